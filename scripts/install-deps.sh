@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Forest builds and tests with (the list in
+# docs/dependencies.md). Installs only what is missing, so a second run takes
+# about a second. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  clang libclang-rt-14-dev            # libFuzzer target and sanitizer runtime
+  # libraries of src/ (architecture page, "Dependencies")
+  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libhowardhinnant-date-dev tzdata
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libsoci-dev libsqlite3-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  etcd-server etcd-client
+  python3 python3-croniter             # differential oracle for 5-field cron
+  libquartz2-java default-jdk-headless # differential oracle for the quartz dialect
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg-query answers "install ok installed" only for a fully installed package.
+  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+if ((EUID != 0)); then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,13 @@
+// Internal to src/cli: how each group of subcommands plugs into the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace forest::cli {
+
+// Each Add* registers its subcommands on `app`. A subcommand's callback runs
+// the command and stores its exit status in `exit_code`.
+void AddCronCommands(CLI::App& app, int& exit_code);
+void AddVersionCommand(CLI::App& app, int& exit_code);
+
+}  // namespace forest::cli
