@@ -223,9 +223,14 @@ std::optional<Time> Schedule::Next(Time after) const {
   }
   if (!can_fire_) return std::nullopt;
 
-  const SysSeconds start = std::chrono::floor<seconds>(after) + seconds(1);
-  const TimeZone::Span span = zone_.SpanAt(start);
-  LocalSeconds local(start.time_since_epoch() + span.offset);
+  // Search wall times from one second after the wall time of `after`, not
+  // from the wall time of `after` + 1s: when `after` is the last second
+  // before a spring-forward gap, the gap's wall times must still be seen
+  // (they fire at the instant after the gap).
+  const SysSeconds floor_after = std::chrono::floor<seconds>(after);
+  const SysSeconds start = floor_after + seconds(1);
+  const TimeZone::Span span = zone_.SpanAt(floor_after);
+  LocalSeconds local(floor_after.time_since_epoch() + span.offset + seconds(1));
 
   // A few turns at most: one more for each repeated (fall-back) interval skipped.
   for (int turn = 0; turn < 8; ++turn) {
