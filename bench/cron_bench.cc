@@ -1,6 +1,7 @@
 // Parse and next-fire speed of the cron engine.
 //
-//   build/release/bench/cron_bench --benchmark_repetitions=9 --benchmark_report_aggregates_only=true
+//   build/release/bench/cron_bench --benchmark_repetitions=9
+//   --benchmark_report_aggregates_only=true
 //
 // BM_CronNext/<label> walks the schedule forward (each Next starts from the
 // previous fire), the way the scheduler's plan table uses it. The `_ny`

@@ -114,8 +114,8 @@ void AddCronCommands(CLI::App& app, int& exit_code) {
   cron->require_subcommand(1);
 
   auto next_args = std::make_shared<CronArgs>();
-  CLI::App* next = cron->add_subcommand(
-      "next", "Print the next fire times, one ISO-8601 UTC timestamp a line");
+  CLI::App* next =
+      cron->add_subcommand("next", "Print the next fire times, one ISO-8601 UTC timestamp a line");
   AddCommonOptions(next, *next_args);
   next->callback([next_args, &exit_code] { exit_code = RunNext(*next_args); });
 

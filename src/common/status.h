@@ -10,9 +10,9 @@
 #define FOREST_STATUS_CONCAT_(a, b) FOREST_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::absl::Status forest_status_ = (expr);           \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status forest_status_ = (expr);          \
     if (!forest_status_.ok()) return forest_status_; \
   } while (0)
 

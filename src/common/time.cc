@@ -1,10 +1,9 @@
 #include "common/time.h"
 
 #include <date/date.h>
+#include <fmt/format.h>
 
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "common/time_zone.h"
 
@@ -77,13 +76,13 @@ std::string FormatLocal(Time t, const TimeZone& zone) {
 
 absl::StatusOr<Time> ParseIso8601(std::string_view text, const TimeZone& zone_for_naive) {
   const auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        fmt::format("'{}' is not an ISO-8601 time: {} (expected e.g. 2026-01-01T00:00:30Z)", text,
-                    why));
+    return absl::InvalidArgumentError(fmt::format(
+        "'{}' is not an ISO-8601 time: {} (expected e.g. 2026-01-01T00:00:30Z)", text, why));
   };
   Reader r(text);
   int y, mo, d, h = 0, mi = 0, s = 0, ms = 0;
-  if (!r.Digits(4, y) || !r.Consume('-') || !r.Digits(2, mo) || !r.Consume('-') || !r.Digits(2, d)) {
+  if (!r.Digits(4, y) || !r.Consume('-') || !r.Digits(2, mo) || !r.Consume('-') ||
+      !r.Digits(2, d)) {
     return bad("the date must be YYYY-MM-DD");
   }
   const date::year_month_day ymd{date::year(y), date::month(unsigned(mo)), date::day(unsigned(d))};
@@ -91,8 +90,10 @@ absl::StatusOr<Time> ParseIso8601(std::string_view text, const TimeZone& zone_fo
   bool has_offset = false;
   seconds offset{0};
   if (!r.done()) {
-    if (!r.Consume('T') && !r.Consume('t') && !r.Consume(' ')) return bad("expected 'T' after the date");
-    if (!r.Digits(2, h) || !r.Consume(':') || !r.Digits(2, mi)) return bad("the time must be hh:mm[:ss]");
+    if (!r.Consume('T') && !r.Consume('t') && !r.Consume(' '))
+      return bad("expected 'T' after the date");
+    if (!r.Digits(2, h) || !r.Consume(':') || !r.Digits(2, mi))
+      return bad("the time must be hh:mm[:ss]");
     if (r.Consume(':')) {
       if (!r.Digits(2, s)) return bad("the seconds must be two digits");
       if (r.Consume('.') || r.Consume(',')) {

@@ -1,7 +1,6 @@
 #include "common/time_zone.h"
 
 #include <date/tz.h>
-
 #include <fmt/format.h>
 
 #include <stdexcept>

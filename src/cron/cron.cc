@@ -4,12 +4,13 @@
 // the seconds in between. Wall time is turned into an instant last, where the
 // daylight-saving rules of cron.h apply.
 
+#include "cron/cron.h"
+
 #include <fmt/format.h>
 
 #include <bit>
 
 #include "common/strings.h"
-#include "cron/cron.h"
 
 namespace forest::cron {
 namespace {
@@ -53,7 +54,9 @@ constexpr unsigned WeekdayFromDays(int64_t days) {
 }
 
 // Bits 1..n set.
-constexpr uint32_t DaysUpTo(unsigned n) { return static_cast<uint32_t>((uint64_t{1} << (n + 1)) - 2); }
+constexpr uint32_t DaysUpTo(unsigned n) {
+  return static_cast<uint32_t>((uint64_t{1} << (n + 1)) - 2);
+}
 
 // kWeekdayDays[k]: the days 1+k, 8+k, 15+k, ... of a month (days sharing a weekday).
 constexpr std::array<uint32_t, 7> kWeekdayDays = [] {
@@ -134,8 +137,8 @@ uint32_t Schedule::DayMask(int year, unsigned month) const {
 }
 
 void Schedule::Finish() {
-  every_day_ = dom_ == DaysUpTo(31) && dow_ == 0x7f && dom_last_offset_ < 0 &&
-               !dom_last_weekday_ && dom_nearest_weekday_ == 0 && dow_nth_ == 0 && dow_last_ == 0;
+  every_day_ = dom_ == DaysUpTo(31) && dow_ == 0x7f && dom_last_offset_ < 0 && !dom_last_weekday_ &&
+               dom_nearest_weekday_ == 0 && dow_nth_ == 0 && dow_last_ == 0;
   can_fire_ = ComputeCanFire();
 }
 
@@ -245,10 +248,9 @@ std::optional<Time> Schedule::Next(Time after) const {
 
     const std::optional<Civil> match = NextCivil(c);
     if (!match) return std::nullopt;
-    const LocalSeconds wall(seconds(DaysFromCivil(match->year, unsigned(match->month),
-                                                  unsigned(match->day)) *
-                                        86400 +
-                                    match->hour * 3600 + match->minute * 60 + match->second));
+    const LocalSeconds wall(
+        seconds(DaysFromCivil(match->year, unsigned(match->month), unsigned(match->day)) * 86400 +
+                match->hour * 3600 + match->minute * 60 + match->second));
     if (zone_.is_utc()) return Time(wall.time_since_epoch());
 
     // Fast path: the wall time lies well inside the offset interval we started in.

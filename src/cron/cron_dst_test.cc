@@ -99,9 +99,9 @@ TEST(CronDstTest, EveryFireOfAYearInNewYorkIsOnceAndInOrder) {
   // Walk a whole year of quarter hours: strictly increasing, and the two
   // transition days have 92 and 96 fires (one hour lost; the repeated hour
   // fires once).
-  const Schedule s =
-      Schedule::Parse("*/15 * * * *", {Dialect::kForest, TimeZone::Load("America/New_York").value()})
-          .value();
+  const Schedule s = Schedule::Parse("*/15 * * * *",
+                                     {Dialect::kForest, TimeZone::Load("America/New_York").value()})
+                         .value();
   Time t = testing::At("2026-01-01T04:59:00Z");
   int march8 = 0, nov1 = 0, total = 0;
   const TimeZone ny = s.zone();

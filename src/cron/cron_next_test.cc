@@ -37,25 +37,37 @@ INSTANTIATE_TEST_SUITE_P(
     Syntax, CronNextTest,
     ::testing::Values(
         // Five fields: minute-level, second 0.
-        NextCase{"*/5 * * * *", F, kNewYear,
+        NextCase{"*/5 * * * *",
+                 F,
+                 kNewYear,
                  {"2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z", "2026-01-01T00:15:00Z"}},
         // Six fields, seconds first, as the original: 0/30 = 0 and 30.
         NextCase{"0/30 * * * * ?", F, kNewYear, {"2026-01-01T00:00:30Z", "2026-01-01T00:01:00Z"}},
         // Strictly after a fire time, and sub-second starts round up.
-        NextCase{"* * * * * *", F, "2026-01-01T00:00:00.500Z",
+        NextCase{"* * * * * *",
+                 F,
+                 "2026-01-01T00:00:00.500Z",
                  {"2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z"}},
-        NextCase{"5/20 * * * *", F, kNewYear,
+        NextCase{"5/20 * * * *",
+                 F,
+                 kNewYear,
                  {"2026-01-01T00:05:00Z", "2026-01-01T00:25:00Z", "2026-01-01T00:45:00Z",
                   "2026-01-01T01:05:00Z"}},
-        NextCase{"0 10-20/5 * * * *", F, kNewYear,
+        NextCase{"0 10-20/5 * * * *",
+                 F,
+                 kNewYear,
                  {"2026-01-01T00:10:00Z", "2026-01-01T00:15:00Z", "2026-01-01T00:20:00Z",
                   "2026-01-01T01:10:00Z"}},
         // A range that wraps past midnight.
-        NextCase{"0 22-2 * * *", F, kNewYear,
+        NextCase{"0 22-2 * * *",
+                 F,
+                 kNewYear,
                  {"2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", "2026-01-01T22:00:00Z",
                   "2026-01-01T23:00:00Z", "2026-01-02T00:00:00Z"}},
         // Weekday names, any case, and a wrapping weekday range (Fri-Mon).
-        NextCase{"0 0 * * fri-MON", F, kNewYear,
+        NextCase{"0 0 * * fri-MON",
+                 F,
+                 kNewYear,
                  {"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z",
                   "2026-01-05T00:00:00Z", "2026-01-09T00:00:00Z"}},
         // 0 and 7 are both Sunday.
@@ -63,28 +75,46 @@ INSTANTIATE_TEST_SUITE_P(
         NextCase{"0 0 * * 0", F, kNewYear, {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z"}},
         NextCase{"0 0 1 JAN,jul *", F, kNewYear, {"2026-07-01T00:00:00Z", "2027-01-01T00:00:00Z"}},
         // Both day fields restricted: either may match.
-        NextCase{"0 0 1,15 * MON", F, "2025-12-31T12:00:00Z",
+        NextCase{"0 0 1,15 * MON",
+                 F,
+                 "2025-12-31T12:00:00Z",
                  {"2026-01-01T00:00:00Z", "2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z",
                   "2026-01-15T00:00:00Z", "2026-01-19T00:00:00Z"}},
         // Day-of-month starts with '*': unrestricted, so both must match (odd Mondays).
-        NextCase{"0 0 */2 * MON", F, kNewYear,
+        NextCase{"0 0 */2 * MON",
+                 F,
+                 kNewYear,
                  {"2026-01-05T00:00:00Z", "2026-01-19T00:00:00Z", "2026-02-09T00:00:00Z"}},
-        NextCase{"0 0 0 31 * *", F, kNewYear,
+        NextCase{"0 0 0 31 * *",
+                 F,
+                 kNewYear,
                  {"2026-01-31T00:00:00Z", "2026-03-31T00:00:00Z", "2026-05-31T00:00:00Z"}},
         NextCase{"0 0 0 29 2 *", F, kNewYear, {"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"}},
         // L, L-n, W, LW.
-        NextCase{"0 0 12 L * ?", Q, kNewYear,
+        NextCase{"0 0 12 L * ?",
+                 Q,
+                 kNewYear,
                  {"2026-01-31T12:00:00Z", "2026-02-28T12:00:00Z", "2026-03-31T12:00:00Z"}},
-        NextCase{"0 0 0 L-2 * *", F, kNewYear,
+        NextCase{"0 0 0 L-2 * *",
+                 F,
+                 kNewYear,
                  {"2026-01-29T00:00:00Z", "2026-02-26T00:00:00Z", "2026-03-29T00:00:00Z"}},
-        NextCase{"0 0 0 15W * *", F, kNewYear,  // Feb 15 and Mar 15 are Sundays
+        NextCase{"0 0 0 15W * *",
+                 F,
+                 kNewYear,  // Feb 15 and Mar 15 are Sundays
                  {"2026-01-15T00:00:00Z", "2026-02-16T00:00:00Z", "2026-03-16T00:00:00Z",
                   "2026-04-15T00:00:00Z"}},
-        NextCase{"0 0 0 1W * *", F, "2026-07-15T00:00:00Z",  // Aug 1 is a Saturday: Monday 3rd
+        NextCase{"0 0 0 1W * *",
+                 F,
+                 "2026-07-15T00:00:00Z",  // Aug 1 is a Saturday: Monday 3rd
                  {"2026-08-03T00:00:00Z", "2026-09-01T00:00:00Z"}},
-        NextCase{"0 0 0 31W * *", F, "2026-05-01T00:00:00Z",  // May 31 is a Sunday: Friday 29th
+        NextCase{"0 0 0 31W * *",
+                 F,
+                 "2026-05-01T00:00:00Z",  // May 31 is a Sunday: Friday 29th
                  {"2026-05-29T00:00:00Z", "2026-07-31T00:00:00Z"}},
-        NextCase{"0 0 0 LW * *", F, kNewYear,  // Jan 31 and Feb 28 are Saturdays
+        NextCase{"0 0 0 LW * *",
+                 F,
+                 kNewYear,  // Jan 31 and Feb 28 are Saturdays
                  {"2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z", "2026-03-31T00:00:00Z"}},
         // k-th weekday and last weekday; quartz numbers weekdays 1-7 from Sunday.
         NextCase{"0 0 0 * * 4#3", F, kNewYear, {"2026-01-15T00:00:00Z", "2026-02-19T00:00:00Z"}},
@@ -94,20 +124,28 @@ INSTANTIATE_TEST_SUITE_P(
         NextCase{"0 0 0 ? * 6L", Q, kNewYear, {"2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z"}},
         NextCase{"0 0 0 ? * L", Q, kNewYear, {"2026-01-03T00:00:00Z", "2026-01-10T00:00:00Z"}},
         NextCase{"0 0 0 ? * 1", Q, kNewYear, {"2026-01-04T00:00:00Z", "2026-01-11T00:00:00Z"}},
-        NextCase{"0 0 9 ? * MON-FRI", Q, kNewYear,
+        NextCase{"0 0 9 ? * MON-FRI",
+                 Q,
+                 kNewYear,
                  {"2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z", "2026-01-05T09:00:00Z"}},
         // Lists mixing plain days and specials (forest only).
-        NextCase{"0 0 0 1,L * *", F, kNewYear,
+        NextCase{"0 0 0 1,L * *",
+                 F,
+                 kNewYear,
                  {"2026-01-31T00:00:00Z", "2026-02-01T00:00:00Z", "2026-02-28T00:00:00Z"}},
-        NextCase{"0 0 0 * * MON#1,FRI#3", F, kNewYear,
+        NextCase{"0 0 0 * * MON#1,FRI#3",
+                 F,
+                 kNewYear,
                  {"2026-01-05T00:00:00Z", "2026-01-16T00:00:00Z", "2026-02-02T00:00:00Z"}},
         // Monday 29 February: the rarest day there is (2044, then 2072).
         NextCase{"0 0 0 ? 2 2#5", Q, kNewYear, {"2044-02-29T00:00:00Z", "2072-02-29T00:00:00Z"}},
         // Year field: fires stop when the years run out.
-        NextCase{"0 0 0 1 1 * 2027-2028", F, kNewYear,
-                 {"2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"}},
+        NextCase{
+            "0 0 0 1 1 * 2027-2028", F, kNewYear, {"2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"}},
         NextCase{"0 0 0 1 1 ? 2030", Q, kNewYear, {"2030-01-01T00:00:00Z"}},
-        NextCase{"0 0 0 1 1 * 2030/50", F, kNewYear,
+        NextCase{"0 0 0 1 1 * 2030/50",
+                 F,
+                 kNewYear,
                  {"2030-01-01T00:00:00Z", "2080-01-01T00:00:00Z", "2130-01-01T00:00:00Z",
                   "2180-01-01T00:00:00Z"}},
         // Descriptors.
@@ -120,23 +158,27 @@ INSTANTIATE_TEST_SUITE_P(
         NextCase{"@ANNUALLY", F, kNewYear, {"2027-01-01T00:00:00Z"}},
         // @every: multiples of the interval since the epoch, to the millisecond.
         NextCase{"@every 90s", F, kNewYear, {"2026-01-01T00:01:30Z", "2026-01-01T00:03:00Z"}},
-        NextCase{"@every 1500ms", F, kNewYear,
-                 {"2026-01-01T00:00:01.500Z", "2026-01-01T00:00:03Z"}},
+        NextCase{
+            "@every 1500ms", F, kNewYear, {"2026-01-01T00:00:01.500Z", "2026-01-01T00:00:03Z"}},
         NextCase{"@every 1h30m", F, "2026-01-01T00:10:00Z", {"2026-01-01T01:30:00Z"}},
         NextCase{"@every 1.5h", F, "2026-01-01T00:10:00Z", {"2026-01-01T01:30:00Z"}},
         // Before the epoch too.
         NextCase{"0 0 0 1 1 *", F, "1969-06-01T00:00:00Z", {"1970-01-01T00:00:00Z"}},
         NextCase{"@every 1h", F, "1969-12-31T22:30:00Z", {"1969-12-31T23:00:00Z"}},
         // A zone prefix overrides the default zone.
-        NextCase{"CRON_TZ=Asia/Shanghai 0 9 * * *", F, kNewYear,
+        NextCase{"CRON_TZ=Asia/Shanghai 0 9 * * *",
+                 F,
+                 kNewYear,
                  {"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"}},
-        NextCase{"TZ=Asia/Shanghai 0 0 9 ? * *", Q, kNewYear,
+        NextCase{"TZ=Asia/Shanghai 0 0 9 ? * *",
+                 Q,
+                 kNewYear,
                  {"2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"}}),
     testing::ExprName());
 
 TEST(CronNeverTest, NeverFiringExpressionsReturnNothingAtOnce) {
-  for (const char* expr : {"0 0 0 30 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 L-30 2 *",
-                           "0 0 0 30 2 * 2030-2199"}) {
+  for (const char* expr :
+       {"0 0 0 30 2 *", "0 0 0 31 4,6,9,11 *", "0 0 0 L-30 2 *", "0 0 0 30 2 * 2030-2199"}) {
     const Schedule s = Schedule::Parse(expr).value();
     EXPECT_FALSE(s.can_fire()) << expr;
     EXPECT_EQ(s.Next(At(kNewYear)), std::nullopt) << expr;
@@ -174,9 +216,8 @@ TEST(CronNextTest, FieldsShowTheNormalizedExpression) {
     }
     return out;
   };
-  EXPECT_EQ(fields("*/5 * * * *"),
-            (Fires{"second=0", "minute=*/5", "hour=*", "day-of-month=*", "month=*",
-                   "day-of-week=*", "year=*"}));
+  EXPECT_EQ(fields("*/5 * * * *"), (Fires{"second=0", "minute=*/5", "hour=*", "day-of-month=*",
+                                          "month=*", "day-of-week=*", "year=*"}));
   EXPECT_EQ(fields("0 0/30 9-17 ? * MON-FRI", Dialect::kQuartz),
             (Fires{"second=0", "minute=0,30", "hour=9-17", "day-of-month=*", "month=*",
                    "day-of-week=1-5", "year=*"}));

@@ -157,8 +157,8 @@ TEST(CronParseTest, DialectNames) {
 }
 
 TEST(CronParseTest, ZonePrefixOverridesTheDefaultZone) {
-  const auto s = Schedule::Parse("CRON_TZ=Asia/Tokyo 0 9 * * *",
-                                 {F, TimeZone::Load("Europe/London").value()});
+  const auto s =
+      Schedule::Parse("CRON_TZ=Asia/Tokyo 0 9 * * *", {F, TimeZone::Load("Europe/London").value()});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->zone().name(), "Asia/Tokyo");
   EXPECT_EQ(Schedule::Parse("0 9 * * *", {F, TimeZone::Load("Europe/London").value()})

@@ -2,19 +2,18 @@
 // is described in cron.h; this file also holds the error messages, which name
 // the field (by its 1-based position in the expression) and the problem.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <bitset>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "common/strings.h"
 #include "cron/cron.h"
 
 namespace forest::cron {
 namespace {
-
 
 enum class Kind { kSecond, kMinute, kHour, kDom, kMonth, kDow, kYear };
 
@@ -41,9 +40,8 @@ constexpr std::array<std::string_view, 7> kDayNames = {"SUN", "MON", "TUE", "WED
                                                        "THU", "FRI", "SAT"};
 
 // Six fields (sec min hour dom month dow) and the optional year.
-constexpr std::array<Kind, 7> kSixFieldKinds = {Kind::kSecond, Kind::kMinute, Kind::kHour,
-                                                Kind::kDom,    Kind::kMonth,  Kind::kDow,
-                                                Kind::kYear};
+constexpr std::array<Kind, 7> kSixFieldKinds = {
+    Kind::kSecond, Kind::kMinute, Kind::kHour, Kind::kDom, Kind::kMonth, Kind::kDow, Kind::kYear};
 constexpr std::array<Kind, 5> kFiveFieldKinds = {Kind::kMinute, Kind::kHour, Kind::kDom,
                                                  Kind::kMonth, Kind::kDow};
 
@@ -111,8 +109,8 @@ absl::StatusOr<int> Parser::Number(const Field& f, std::string_view token, int l
   int v = 0;
   for (char c : token) v = v * 10 + (c - '0');
   if (v < lo || v > hi) {
-    return Error(f, fmt::format("{}{}{} is out of range {}-{}", what, what.empty() ? "" : " ", v,
-                                lo, hi));
+    return Error(
+        f, fmt::format("{}{}{} is out of range {}-{}", what, what.empty() ? "" : " ", v, lo, hi));
   }
   return v;
 }
@@ -255,7 +253,8 @@ absl::Status Parser::Item(const Field& f, std::string_view item, ValueSet& value
   } else {
     // A range that wraps around the end of the field, e.g. hours 22-2.
     const int span = hi - lo + 1;
-    for (int v = first; v <= last + span; v += step) values.set(size_t((v > hi ? v - span : v) - base));
+    for (int v = first; v <= last + span; v += step)
+      values.set(size_t((v > hi ? v - span : v) - base));
   }
   return absl::OkStatus();
 }
@@ -264,11 +263,11 @@ absl::Status Parser::ParseField(const Field& f, Schedule& s) const {
   const std::vector<std::string_view> items = Split(f.text, ',');
   if (quartz_ && items.size() > 1) {
     for (std::string_view item : items) {
-      const bool special =
-          (f.kind == Kind::kDom && (ContainsIgnoreCase(item, 'L') || ContainsIgnoreCase(item, 'W'))) ||
-          (f.kind == Kind::kDow &&
-           (item.find('#') != std::string_view::npos || EndsWithIgnoreCase(item, "L"))) ||
-          item == "?";
+      const bool special = (f.kind == Kind::kDom &&
+                            (ContainsIgnoreCase(item, 'L') || ContainsIgnoreCase(item, 'W'))) ||
+                           (f.kind == Kind::kDow && (item.find('#') != std::string_view::npos ||
+                                                     EndsWithIgnoreCase(item, "L"))) ||
+                           item == "?";
       if (special) {
         return Error(f, fmt::format("'{}' cannot be combined with other values (quartz)", item));
       }
@@ -303,7 +302,7 @@ absl::Status Parser::ParseField(const Field& f, Schedule& s) const {
       break;
     case Kind::kDow: {
       uint64_t m = bits(0, 7);
-      if (quartz_) m >>= 1;  // 1-7 -> 0-6
+      if (quartz_) m >>= 1;                    // 1-7 -> 0-6
       if (m & (1u << 7)) m = (m | 1u) & 0x7f;  // forest's 7 is Sunday
       s.dow_ |= uint8_t(m);
       s.dow_star_ = f.text == "?" || f.text.front() == '*';
@@ -376,12 +375,13 @@ absl::Status Parser::Descriptor(std::string_view expr, Schedule& s) const {
       const size_t unit_start = i;
       while (i < d.size() && !std::isdigit(static_cast<unsigned char>(d[i])) && d[i] != '.') ++i;
       const std::string_view unit = d.substr(unit_start, i - unit_start);
-      const auto it = std::find_if(kUnits.begin(), kUnits.end(),
-                                   [&](const Unit& u) { return u.name == unit; });
+      const auto it =
+          std::find_if(kUnits.begin(), kUnits.end(), [&](const Unit& u) { return u.name == unit; });
       if (it == kUnits.end()) {
-        return bad(fmt::format("'{}' is not a duration: unknown unit '{}' (expected ns, us, ms, "
-                               "s, m or h)",
-                               d, unit));
+        return bad(
+            fmt::format("'{}' is not a duration: unknown unit '{}' (expected ns, us, ms, "
+                        "s, m or h)",
+                        d, unit));
       }
       nanos += std::stold(std::string(number)) * it->nanos;
       if (nanos > 1e18L) return bad(fmt::format("'{}' is too long", d));
@@ -413,9 +413,8 @@ absl::StatusOr<Schedule> Parser::Parse(std::string_view expr, const ParseOptions
       const std::string_view name = expr.substr(prefix.size(), end - prefix.size());
       auto zone = TimeZone::Load(name);
       if (!zone.ok()) {
-        return absl::InvalidArgumentError(
-            fmt::format("{}: {}", prefix.substr(0, prefix.size() - 1),
-                        std::string(zone.status().message())));
+        return absl::InvalidArgumentError(fmt::format("{}: {}", prefix.substr(0, prefix.size() - 1),
+                                                      std::string(zone.status().message())));
       }
       s.zone_ = *zone;
       if (end == std::string_view::npos) {

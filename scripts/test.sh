@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (missing packages only), builds Forest and runs
+# every test: unit, CLI, differential (croniter, Quartz), benchmark smoke runs,
+# the unit tests again under ASan+UBSan, and the libFuzzer targets.
+#
+#   scripts/test.sh                     everything (what CI runs)
+#   FOREST_FUZZ_SECONDS=0 scripts/test.sh        skip the fuzz run
+#   FOREST_SANITIZER_TESTS=0 scripts/test.sh     skip the ASan+UBSan build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "build (release)"
+cmake --preset release >/dev/null
+cmake --build --preset release
+
+step "tests (release)"
+ctest --preset release
+
+if [[ ${FOREST_SANITIZER_TESTS:-1} != 0 ]]; then
+  step "unit tests under ASan+UBSan"
+  cmake --preset asan-ubsan >/dev/null
+  cmake --build --preset asan-ubsan
+  ctest --preset asan-ubsan -L 'unit|cli'
+fi
+
+fuzz_seconds=${FOREST_FUZZ_SECONDS:-60}
+if [[ $fuzz_seconds != 0 ]]; then
+  step "fuzz (${fuzz_seconds}s per target)"
+  scripts/fuzz.sh "$fuzz_seconds"
+fi
