@@ -1,0 +1,195 @@
+#include "coord/election.h"
+
+#include <spdlog/spdlog.h>
+
+namespace forest::coord {
+
+absl::StatusOr<std::unique_ptr<Election>> Election::Start(Store& store, ElectionOptions options,
+                                                          ElectionListener listener) {
+  if (options.node_id.empty()) return absl::InvalidArgumentError("election: empty node id");
+  if (options.ttl < std::chrono::seconds(1)) {
+    return absl::InvalidArgumentError("election: the lease TTL must be at least 1s");
+  }
+  if (options.safety_margin >= options.ttl) {
+    return absl::InvalidArgumentError("election: the safety margin must be shorter than the TTL");
+  }
+  std::unique_ptr<Election> e(new Election(store, std::move(options), std::move(listener)));
+  e->thread_ = std::thread([p = e.get()] { p->Run(); });
+  return e;
+}
+
+Election::Election(Store& store, ElectionOptions options, ElectionListener listener)
+    : store_(store), options_(std::move(options)), listener_(std::move(listener)) {}
+
+Election::~Election() { Resign(); }
+
+void Election::Resign() {
+  Set(&Flags::stop);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+bool Election::is_leader() const {
+  std::lock_guard lock(mu_);
+  return token_.has_value() && keeper_ != nullptr && !keeper_->lost();
+}
+
+std::optional<Revision> Election::token() const {
+  std::lock_guard lock(mu_);
+  return token_;
+}
+
+std::optional<std::string> Election::leader() const {
+  std::lock_guard lock(mu_);
+  return leader_;
+}
+
+TxnRequest Election::Fence(TxnRequest txn, std::string_view leader_key, Revision token) {
+  txn.compare.push_back(
+      Compare::CreateRevision(std::string(leader_key), Compare::Result::kEqual, token));
+  return txn;
+}
+
+absl::StatusOr<TxnResponse> Election::FencedTxn(TxnRequest txn) const {
+  if (!is_leader()) return absl::FailedPreconditionError("not the leader");
+  const Revision token = *this->token();
+  return store_.Txn(Fence(std::move(txn), options_.key, token));
+}
+
+void Election::Set(bool Flags::*flag) {
+  {
+    std::lock_guard lock(mu_);
+    flags_.*flag = true;
+  }
+  cv_.notify_all();
+}
+
+Election::Flags Election::WaitAny() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return flags_.stop || flags_.key_changed || flags_.lease_lost; });
+  const Flags f = flags_;
+  flags_.key_changed = false;
+  flags_.lease_lost = false;
+  return f;
+}
+
+bool Election::SleepUnlessStopped(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return flags_.stop; });
+}
+
+void Election::StepDown() {
+  {
+    std::lock_guard lock(mu_);
+    if (!token_) return;
+    token_.reset();
+  }
+  spdlog::info("election: node {} steps down", options_.node_id);
+  if (listener_.on_demoted) listener_.on_demoted();
+}
+
+void Election::DropKeeper() {
+  std::unique_ptr<LeaseKeeper> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(keeper_);
+  }
+  // Destroyed outside mu_: its monitor thread may be calling Set().
+}
+
+void Election::Run() {
+  LeaseId lease = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (flags_.stop) break;
+    }
+    if (lease == 0) {
+      const auto grant = store_.GrantLease(options_.ttl);
+      if (!grant.ok()) {
+        spdlog::warn("election: cannot get a lease: {}", grant.status().ToString());
+        if (!SleepUnlessStopped(options_.retry_backoff)) break;
+        continue;
+      }
+      KeepAliveOptions ka;
+      ka.ttl = grant->ttl;
+      ka.safety_margin = options_.safety_margin;
+      ka.on_lost = [this] { Set(&Flags::lease_lost); };
+      auto keeper = store_.KeepAlive(grant->id, std::move(ka));
+      if (!keeper.ok()) {
+        spdlog::warn("election: cannot keep lease alive: {}", keeper.status().ToString());
+        (void)store_.RevokeLease(grant->id);
+        if (!SleepUnlessStopped(options_.retry_backoff)) break;
+        continue;
+      }
+      lease = grant->id;
+      std::lock_guard lock(mu_);
+      keeper_ = *std::move(keeper);
+      flags_.lease_lost = false;
+    }
+
+    // Campaign: create the key only if it does not exist, under our lease.
+    TxnRequest campaign;
+    campaign.compare.push_back(Compare::Absent(options_.key));
+    campaign.success.push_back(PutRequest{options_.key, options_.node_id, lease, false});
+    campaign.failure.push_back(RangeRequest{options_.key, "", 0, 0, false, false});
+    const auto result = store_.Txn(campaign);
+    if (!result.ok()) {
+      spdlog::warn("election: campaign failed: {}", result.status().ToString());
+      if (!SleepUnlessStopped(options_.retry_backoff)) break;
+      continue;
+    }
+    std::optional<Revision> won;
+    if (result->succeeded) {
+      won = result->revision;
+    } else {
+      const auto& range = std::get<RangeResponse>(result->responses.at(0));
+      if (!range.kvs.empty()) {
+        const KeyValue& holder = range.kvs.front();
+        if (holder.lease == lease) won = holder.create_revision;  // still ours
+        std::lock_guard lock(mu_);
+        leader_ = holder.value;
+      }
+    }
+    if (won) {
+      {
+        std::lock_guard lock(mu_);
+        token_ = *won;
+        leader_ = options_.node_id;
+      }
+      spdlog::info("election: node {} leads with token {}", options_.node_id, *won);
+      if (listener_.on_elected) listener_.on_elected(*won);
+    }
+
+    // Watch the key: a follower campaigns again when it is deleted, a leader
+    // steps down.
+    auto watch = store_.Watch(WatchRequest{options_.key, "", result->revision + 1, false},
+                              [this](WatchUpdate u) {
+                                bool changed = u.ended;
+                                for (const WatchEvent& e : u.events)
+                                  changed |= e.type == WatchEvent::Type::kDelete;
+                                if (changed) Set(&Flags::key_changed);
+                              });
+    if (!watch.ok()) {
+      spdlog::warn("election: cannot watch {}: {}", options_.key, watch.status().ToString());
+      StepDown();
+      if (!SleepUnlessStopped(options_.retry_backoff)) break;
+      continue;
+    }
+    const Flags f = WaitAny();
+    watch->reset();
+    StepDown();  // whatever woke us, a leader stops acting first
+    if (f.lease_lost) {
+      DropKeeper();
+      lease = 0;
+    }
+    if (f.stop) break;
+  }
+
+  // Resigning: stop acting as leader before the lease goes, then revoke it
+  // so a follower takes over at once.
+  StepDown();
+  DropKeeper();
+  if (lease != 0) (void)store_.RevokeLease(lease);
+}
+
+}  // namespace forest::coord

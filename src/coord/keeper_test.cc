@@ -1,0 +1,150 @@
+#include "coord/keeper.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace forest::coord {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const Time kStart{Millis(1767225600000)};
+
+// Advances the fake clock in small steps, giving the keeper's threads (which
+// poll every few milliseconds of real time) a chance to act at each step.
+void AdvanceSlowly(FakeClock& clock, milliseconds total, milliseconds step = milliseconds(100)) {
+  for (milliseconds done{0}; done < total; done += step) {
+    clock.Advance(step);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+bool WaitUntil(const std::function<bool()>& cond, milliseconds limit = milliseconds(2000)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return true;
+}
+
+KeepAliveOptions Options(std::atomic<int>* lost_calls) {
+  KeepAliveOptions o;
+  o.ttl = seconds(3);
+  o.safety_margin = milliseconds(500);
+  o.on_lost = [lost_calls] { ++*lost_calls; };
+  return o;
+}
+
+TEST(KeeperTest, RenewsEveryThirdOfTheTtlAndMovesTheDeadline) {
+  FakeClock clock(kStart);
+  std::atomic<int> renewals{0}, lost{0};
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [&]() -> absl::StatusOr<seconds> {
+                      ++renewals;
+                      return seconds(3);
+                    },
+                    nullptr, milliseconds(1))
+                    .value();
+  EXPECT_EQ(renewals, 1);  // once before Start returns
+  EXPECT_EQ(keeper->id(), 7);
+  EXPECT_EQ(keeper->deadline(), kStart + milliseconds(2500));
+  // 10 s of fake time in 100 ms steps: a renewal every 1 s.
+  AdvanceSlowly(clock, milliseconds(10000));
+  EXPECT_TRUE(WaitUntil([&] { return renewals >= 10; })) << renewals;
+  EXPECT_LE(renewals, 12);
+  EXPECT_FALSE(keeper->lost());
+  EXPECT_EQ(lost, 0);
+  EXPECT_GE(keeper->deadline(), clock.Now() + milliseconds(1400));
+}
+
+TEST(KeeperTest, LeaseGoneOnTheServerIsLostOnce) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0};
+  std::atomic<bool> gone{false};
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [&]() -> absl::StatusOr<seconds> {
+                      if (gone) return absl::NotFoundError("lease not found");
+                      return seconds(3);
+                    },
+                    nullptr, milliseconds(1))
+                    .value();
+  gone = true;
+  AdvanceSlowly(clock, milliseconds(1100));
+  EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
+  EXPECT_TRUE(keeper->lost());
+  AdvanceSlowly(clock, milliseconds(5000));
+  EXPECT_EQ(lost, 1);
+}
+
+TEST(KeeperTest, BlockedRenewalsLoseTheLeaseAtTheDeadlineNotLater) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0};
+  std::atomic<bool> block{false};
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [&, unblocked]() -> absl::StatusOr<seconds> {
+                      if (block) {
+                        unblocked.wait();  // a dead connection
+                        return absl::CancelledError("cancelled");
+                      }
+                      return seconds(3);
+                    },
+                    [&] { unblock.set_value(); }, milliseconds(1))
+                    .value();
+  block = true;
+  // Deadline: 2.5 s after the last acknowledgement (at kStart).
+  clock.Set(kStart + milliseconds(2400));
+  std::this_thread::sleep_for(milliseconds(30));
+  EXPECT_FALSE(keeper->lost());
+  EXPECT_EQ(lost, 0);
+  clock.Set(kStart + milliseconds(2500));
+  EXPECT_TRUE(keeper->lost());  // at once, from the clock
+  EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
+  keeper.reset();  // the cancel function unblocks the renewal; no hang
+}
+
+TEST(KeeperTest, TransientErrorsAreRetriedUntilTheDeadline) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0}, calls{0};
+  std::atomic<bool> failing{false};
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [&]() -> absl::StatusOr<seconds> {
+                      ++calls;
+                      if (failing) return absl::UnavailableError("connection refused");
+                      return seconds(3);
+                    },
+                    nullptr, milliseconds(1))
+                    .value();
+  failing = true;
+  AdvanceSlowly(clock, milliseconds(2000));
+  EXPECT_GT(calls, 3);  // kept trying
+  EXPECT_EQ(lost, 0);
+  failing = false;  // the connection comes back before the deadline
+  AdvanceSlowly(clock, milliseconds(300));
+  EXPECT_TRUE(WaitUntil([&] { return keeper->deadline() > kStart + milliseconds(4000); }));
+  EXPECT_FALSE(keeper->lost());
+}
+
+TEST(KeeperTest, StartFailsWhenTheFirstRenewalFails) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0};
+  const auto keeper = KeeperCore::Start(7, Options(&lost), clock, []() -> absl::StatusOr<seconds> {
+    return absl::NotFoundError("lease not found");
+  });
+  ASSERT_FALSE(keeper.ok());
+  EXPECT_EQ(keeper.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(lost, 0);
+}
+
+}  // namespace
+}  // namespace forest::coord
