@@ -9,8 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev            # libFuzzer target and sanitizer runtime
   # libraries of src/ (architecture page, "Dependencies")
-  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libhowardhinnant-date-dev tzdata
+  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev tzdata
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libsoci-dev libsqlite3-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev
   # tests and benchmarks

@@ -1,6 +1,5 @@
 #include "common/time.h"
 
-#include <date/date.h>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -14,9 +13,9 @@ using std::chrono::floor;
 using std::chrono::seconds;
 
 std::string FormatUtc(Time t, bool always_millis) {
-  const auto day = floor<date::days>(t);
-  const date::year_month_day ymd{day};
-  const date::hh_mm_ss<Millis> tod{t - day};
+  const auto day = floor<std::chrono::days>(t);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss<Millis> tod{t - day};
   const auto ms = tod.subseconds().count();
   char buf[48];
   int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld", int(ymd.year()),
@@ -85,7 +84,8 @@ absl::StatusOr<Time> ParseIso8601(std::string_view text, const TimeZone& zone_fo
       !r.Digits(2, d)) {
     return bad("the date must be YYYY-MM-DD");
   }
-  const date::year_month_day ymd{date::year(y), date::month(unsigned(mo)), date::day(unsigned(d))};
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(unsigned(mo)),
+                                        std::chrono::day(unsigned(d))};
   if (!ymd.ok()) return bad("no such date");
   bool has_offset = false;
   seconds offset{0};
@@ -127,7 +127,7 @@ absl::StatusOr<Time> ParseIso8601(std::string_view text, const TimeZone& zone_fo
     }
     if (!r.done()) return bad("unexpected text after the time");
   }
-  const auto wall = date::local_days(ymd).time_since_epoch() + std::chrono::hours(h) +
+  const auto wall = std::chrono::local_days(ymd).time_since_epoch() + std::chrono::hours(h) +
                     std::chrono::minutes(mi) + seconds(s);
   if (has_offset) return Time(std::chrono::duration_cast<Millis>(wall - offset) + Millis(ms));
   const TimeZone::Resolution res = zone_for_naive.Resolve(LocalSeconds(wall));

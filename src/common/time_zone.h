@@ -1,19 +1,17 @@
-// An IANA time zone from the system tzdata, as a small value (one pointer).
+// An IANA time zone from the system tzdata, as a small value.
 //
-// UTC is represented without a tzdb lookup so the common case stays fast. The
-// tzdb behind it is process-wide and immutable once loaded; TimeZone values are
-// cheap to copy and safe to use from any thread.
+// Backed by Abseil's cctz, which reads /usr/share/zoneinfo (or $TZDIR) and
+// applies each zone's POSIX rule string to the years after its last listed
+// transition, so daylight saving stays right past 2037. UTC takes no
+// lookups. Values are cheap to copy and safe to use from any thread.
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
 #include "common/status.h"
-
-namespace date {
-class time_zone;
-}
 
 namespace forest {
 
@@ -41,29 +39,22 @@ class TimeZone {
   // give UTC. InvalidArgument names the zone when it is unknown.
   static absl::StatusOr<TimeZone> Load(std::string_view name);
 
-  bool is_utc() const { return tz_ == nullptr; }
+  bool is_utc() const { return utc_; }
   std::string name() const;
-
-  // The offset in force at an instant and the interval [begin, end) over
-  // which it stays in force: lets a caller convert many nearby times with one
-  // tzdb lookup.
-  struct Span {
-    std::chrono::seconds offset;
-    SysSeconds begin;
-    SysSeconds end;
-  };
-  Span SpanAt(SysSeconds t) const;
 
   LocalSeconds ToLocal(SysSeconds t) const;
   // Offset from UTC in force at `t`.
   std::chrono::seconds OffsetAt(SysSeconds t) const;
   Resolution Resolve(LocalSeconds local) const;
 
-  friend bool operator==(const TimeZone& a, const TimeZone& b) { return a.tz_ == b.tz_; }
+  friend bool operator==(const TimeZone& a, const TimeZone& b) {
+    return a.utc_ == b.utc_ && a.tz_ == b.tz_;
+  }
 
  private:
-  explicit TimeZone(const date::time_zone* tz) : tz_(tz) {}
-  const date::time_zone* tz_ = nullptr;  // nullptr = UTC; owned by the tzdb
+  explicit TimeZone(absl::TimeZone tz) : tz_(tz), utc_(false) {}
+  absl::TimeZone tz_;  // unused when utc_
+  bool utc_ = true;
 };
 
 }  // namespace forest

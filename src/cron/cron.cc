@@ -80,10 +80,6 @@ int NextBit(T mask, int from) {
 // within a few decades (the rarest, e.g. Monday 29 February, within 40 years).
 constexpr int kMaxSearchSteps = 100000;
 
-// A wall time is unambiguous when its instant lies this far inside the
-// interval of one UTC offset: offsets change by less (Samoa's 2011 jump was a day).
-constexpr seconds kOffsetChangeBound{2 * 86400};
-
 }  // namespace
 
 uint32_t Schedule::DayMaskFor(unsigned days_in_month, unsigned first_weekday) const {
@@ -94,18 +90,19 @@ uint32_t Schedule::DayMaskFor(unsigned days_in_month, unsigned first_weekday) co
   if (dom_last_offset_ >= 0 && unsigned(dom_last_offset_) < days_in_month) {
     dom |= 1u << (days_in_month - unsigned(dom_last_offset_));
   }
-  if (dom_last_weekday_) {
-    const unsigned back = last_weekday == 6 ? 1 : last_weekday == 0 ? 2 : 0;
-    dom |= 1u << (days_in_month - back);
+  // The weekday nearest `day`, within the month.
+  const auto nearest_weekday = [&](unsigned day) {
+    const unsigned weekday = (first_weekday + day - 1) % 7;
+    if (weekday == 6) return day == 1 ? 3 : day - 1;                    // Saturday
+    if (weekday == 0) return day == days_in_month ? day - 2 : day + 1;  // Sunday
+    return day;
+  };
+  if (dom_last_weekday_offset_ >= 0 && unsigned(dom_last_weekday_offset_) < days_in_month) {
+    dom |= 1u << nearest_weekday(days_in_month - unsigned(dom_last_weekday_offset_));
   }
   for (uint32_t w = dom_nearest_weekday_; w != 0; w &= w - 1) {
     const unsigned day = unsigned(std::countr_zero(w));
-    if (day > days_in_month) continue;  // that day does not exist this month
-    const unsigned weekday = (first_weekday + day - 1) % 7;
-    unsigned nearest = day;
-    if (weekday == 6) nearest = day == 1 ? 3 : day - 1;                    // Saturday
-    if (weekday == 0) nearest = day == days_in_month ? day - 2 : day + 1;  // Sunday
-    dom |= 1u << nearest;
+    if (day <= days_in_month) dom |= 1u << nearest_weekday(day);  // else: no such day this month
   }
 
   uint32_t dow = 0;
@@ -137,8 +134,9 @@ uint32_t Schedule::DayMask(int year, unsigned month) const {
 }
 
 void Schedule::Finish() {
-  every_day_ = dom_ == DaysUpTo(31) && dow_ == 0x7f && dom_last_offset_ < 0 && !dom_last_weekday_ &&
-               dom_nearest_weekday_ == 0 && dow_nth_ == 0 && dow_last_ == 0;
+  every_day_ = dom_ == DaysUpTo(31) && dow_ == 0x7f && dom_last_offset_ < 0 &&
+               dom_last_weekday_offset_ < 0 && dom_nearest_weekday_ == 0 && dow_nth_ == 0 &&
+               dow_last_ == 0;
   can_fire_ = ComputeCanFire();
 }
 
@@ -232,8 +230,7 @@ std::optional<Time> Schedule::Next(Time after) const {
   // (they fire at the instant after the gap).
   const SysSeconds floor_after = std::chrono::floor<seconds>(after);
   const SysSeconds start = floor_after + seconds(1);
-  const TimeZone::Span span = zone_.SpanAt(floor_after);
-  LocalSeconds local(floor_after.time_since_epoch() + span.offset + seconds(1));
+  LocalSeconds local = zone_.ToLocal(floor_after) + seconds(1);
 
   // A few turns at most: one more for each repeated (fall-back) interval skipped.
   for (int turn = 0; turn < 8; ++turn) {
@@ -253,11 +250,6 @@ std::optional<Time> Schedule::Next(Time after) const {
                 match->hour * 3600 + match->minute * 60 + match->second));
     if (zone_.is_utc()) return Time(wall.time_since_epoch());
 
-    // Fast path: the wall time lies well inside the offset interval we started in.
-    const SysSeconds guess(wall.time_since_epoch() - span.offset);
-    if (guess - span.begin >= kOffsetChangeBound && span.end - guess > kOffsetChangeBound) {
-      return Time(guess.time_since_epoch());
-    }
     const TimeZone::Resolution r = zone_.Resolve(wall);
     switch (r.kind) {
       case TimeZone::Resolution::kUnique:
@@ -334,7 +326,8 @@ std::vector<std::pair<std::string, std::string>> Schedule::Fields() const {
   if (dom_ != 0) dom.push_back(FormatValues(dom_, 1, 31, dom_star_));
   if (dom_last_offset_ == 0) dom.push_back("L");
   if (dom_last_offset_ > 0) dom.push_back(fmt::format("L-{}", dom_last_offset_));
-  if (dom_last_weekday_) dom.push_back("LW");
+  if (dom_last_weekday_offset_ == 0) dom.push_back("LW");
+  if (dom_last_weekday_offset_ > 0) dom.push_back(fmt::format("L-{}W", dom_last_weekday_offset_));
   for (uint32_t w = dom_nearest_weekday_; w != 0; w &= w - 1) {
     dom.push_back(fmt::format("{}W", std::countr_zero(w)));
   }

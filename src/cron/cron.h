@@ -5,13 +5,13 @@
 //    accepts. 5 fields (min hour dom month dow), 6 fields with seconds first,
 //    7 with a trailing year. `*`, `?` (= `*` in the day fields), lists, ranges
 //    (wrapping ones too: `22-2`), steps, JAN-DEC and SUN-SAT in any case,
-//    weekday 0-7 with 0 and 7 = Sunday; `L`, `L-n`, `nW`, `LW` in
+//    weekday 0-7 with 0 and 7 = Sunday; `L`, `L-n`, `nW`, `LW`, `L-nW` in
 //    day-of-month; `n#k` and `nL` in day-of-week; descriptors @yearly
 //    @annually @monthly @weekly @daily @midnight @hourly and `@every <Go
 //    duration>` (at least 1s, a whole number of milliseconds).
 //    When both day fields are restricted a day matches if either matches;
 //    a day field is unrestricted when its text starts with `*` or is `?`
-//    (Vixie cron and robfig/cron's rule).
+//    (Vixie cron's rule, and robfig/cron v1's, which the original used).
 //  - kQuartz: Quartz's CronExpression: 6 or 7 fields, seconds first, weekday
 //    1-7 = SUN-SAT, exactly one of the two day fields is `?`, same specials
 //    (plus `L` alone in day-of-week = Saturday), Quartz's limits on steps and
@@ -107,17 +107,17 @@ class Schedule {
   // Derives the cached facts below from the parsed fields.
   void Finish();
 
-  uint64_t seconds_ = 0;              // bits 0-59
-  uint64_t minutes_ = 0;              // bits 0-59
-  uint32_t hours_ = 0;                // bits 0-23
-  uint32_t dom_ = 0;                  // bits 1-31, plain days
-  uint32_t dom_nearest_weekday_ = 0;  // bits 1-31: `nW`
-  uint64_t dow_nth_ = 0;              // bit (k-1)*7+w: `w#k`
-  uint16_t months_ = 0;               // bits 1-12
-  uint8_t dow_ = 0;                   // bits 0-6, plain weekdays (0 = Sunday)
-  uint8_t dow_last_ = 0;              // bits 0-6: `wL`, last weekday w of the month
-  int8_t dom_last_offset_ = -1;       // `L-n`: n (0 for `L`); -1 when absent
-  bool dom_last_weekday_ = false;     // `LW`
+  uint64_t seconds_ = 0;                 // bits 0-59
+  uint64_t minutes_ = 0;                 // bits 0-59
+  uint32_t hours_ = 0;                   // bits 0-23
+  uint32_t dom_ = 0;                     // bits 1-31, plain days
+  uint32_t dom_nearest_weekday_ = 0;     // bits 1-31: `nW`
+  uint64_t dow_nth_ = 0;                 // bit (k-1)*7+w: `w#k`
+  uint16_t months_ = 0;                  // bits 1-12
+  uint8_t dow_ = 0;                      // bits 0-6, plain weekdays (0 = Sunday)
+  uint8_t dow_last_ = 0;                 // bits 0-6: `wL`, last weekday w of the month
+  int8_t dom_last_offset_ = -1;          // `L-n`: n (0 for `L`); -1 when absent
+  int8_t dom_last_weekday_offset_ = -1;  // `L-nW`: n (0 for `LW`); -1 when absent
   bool dom_star_ = false;
   bool dow_star_ = false;
   bool can_fire_ = false;

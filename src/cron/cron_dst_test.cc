@@ -95,6 +95,20 @@ TEST(CronDstTest, ShanghaiIsAFixedOffset) {
             (Fires{"2026-02-27T16:00:00Z", "2026-03-30T16:00:00Z"}));
 }
 
+// Regression: zone files list transitions up to 2037 and give later years as
+// a rule; a reader that ignored the rule put every later summer in winter time.
+TEST(CronDstTest, DaylightSavingStillAppliesAfter2037) {
+  EXPECT_EQ(NextFires("0 0 12 * * *", "2038-07-01T00:00:00Z", 1, F, "Europe/Berlin"),
+            (Fires{"2038-07-01T10:00:00Z"}));
+  EXPECT_EQ(NextFires("0 12 * * *", "2040-07-01T00:00:00Z", 1, F, "America/New_York"),
+            (Fires{"2040-07-01T16:00:00Z"}));
+  EXPECT_EQ(NextFires("0 12 * * *", "2150-01-01T00:00:00Z", 1, F, "America/New_York"),
+            (Fires{"2150-01-01T17:00:00Z"}));
+  // The spring-forward gap of 2099 still collapses into one fire at 03:00 EDT.
+  EXPECT_EQ(NextFires("30 2 * * *", "2099-03-07T12:00:00Z", 2, F, "America/New_York"),
+            (Fires{"2099-03-08T07:00:00Z", "2099-03-09T06:30:00Z"}));
+}
+
 TEST(CronDstTest, EveryFireOfAYearInNewYorkIsOnceAndInOrder) {
   // Walk a whole year of quarter hours: strictly increasing, and the two
   // transition days have 92 and 96 fires (one hour lost; the repeated hour

@@ -116,6 +116,33 @@ INSTANTIATE_TEST_SUITE_P(
                  F,
                  kNewYear,  // Jan 31 and Feb 28 are Saturdays
                  {"2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z", "2026-03-31T00:00:00Z"}},
+        // L-nW: the weekday nearest the n-th day before the last (Mar 28 is a Saturday).
+        NextCase{"0 0 0 L-3W * *",
+                 F,
+                 kNewYear,
+                 {"2026-01-28T00:00:00Z", "2026-02-25T00:00:00Z", "2026-03-27T00:00:00Z"}},
+        NextCase{"0 0 0 L-3W * ?",
+                 Q,
+                 kNewYear,
+                 {"2026-01-28T00:00:00Z", "2026-02-25T00:00:00Z", "2026-03-27T00:00:00Z"}},
+        // Regression: a stepped weekday range wrapping past Sunday counted
+        // Sunday twice (as 7 and as 0). 2026-01-04 is a Sunday.
+        NextCase{"0 0 * * 6-1/2",
+                 F,
+                 "2026-01-04T00:00:00Z",
+                 {"2026-01-05T00:00:00Z", "2026-01-10T00:00:00Z", "2026-01-12T00:00:00Z"}},
+        NextCase{"0 0 * * THU-SUN/2",
+                 F,
+                 "2026-01-04T00:00:00Z",
+                 {"2026-01-08T00:00:00Z", "2026-01-10T00:00:00Z", "2026-01-15T00:00:00Z"}},
+        NextCase{"0 0 * * Mon-Sun/7",
+                 F,
+                 "2026-01-04T00:00:00Z",
+                 {"2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z"}},
+        NextCase{"0 0 * * 7-1",
+                 F,
+                 "2026-01-04T00:00:00Z",
+                 {"2026-01-05T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-12T00:00:00Z"}},
         // k-th weekday and last weekday; quartz numbers weekdays 1-7 from Sunday.
         NextCase{"0 0 0 * * 4#3", F, kNewYear, {"2026-01-15T00:00:00Z", "2026-02-19T00:00:00Z"}},
         NextCase{"0 0 0 ? * 5#3", Q, kNewYear, {"2026-01-15T00:00:00Z", "2026-02-19T00:00:00Z"}},
@@ -224,6 +251,7 @@ TEST(CronNextTest, FieldsShowTheNormalizedExpression) {
   EXPECT_EQ(fields("0 0 0 1,15,L-2,LW,10W * 5#2,1L,7 2030-2032,2040"),
             (Fires{"second=0", "minute=0", "hour=0", "day-of-month=1,15,L-2,LW,10W", "month=*",
                    "day-of-week=0,5#2,1L", "year=2030-2032,2040"}));
+  EXPECT_EQ(fields("0 0 0 L-3W * ?", Dialect::kQuartz)[3], "day-of-month=L-3W");
   // A restricted day field never prints as '*': that would change its meaning.
   EXPECT_EQ(fields("0 0 1-31 * 1")[3], "day-of-month=1-31");
   EXPECT_EQ(fields("0 0 1/2 * 1")[3], "day-of-month=1/2");

@@ -145,7 +145,16 @@ absl::Status Parser::DomSpecial(const Field& f, std::string_view item, Schedule&
     return absl::OkStatus();
   }
   if (EqualsIgnoreCase(item, "LW")) {
-    s.dom_last_weekday_ = true;
+    s.dom_last_weekday_offset_ = 0;
+    return absl::OkStatus();
+  }
+  if (StartsWithIgnoreCase(item, "L-") && EndsWithIgnoreCase(item, "W")) {
+    ASSIGN_OR_RETURN(const int n,
+                     Number(f, item.substr(2, item.size() - 3), 0, 30, "offset from the last day"));
+    if (s.dom_last_weekday_offset_ >= 0 && s.dom_last_weekday_offset_ != n) {
+      return Error(f, "only one LW or L-nW per field");
+    }
+    s.dom_last_weekday_offset_ = static_cast<int8_t>(n);
     return absl::OkStatus();
   }
   if (StartsWithIgnoreCase(item, "L-")) {
@@ -250,11 +259,18 @@ absl::Status Parser::Item(const Field& f, std::string_view item, ValueSet& value
   const int base = Base(f.kind);
   if (first <= last) {
     for (int v = first; v <= last; v += step) values.set(size_t(v - base));
+  } else if (f.kind == Kind::kDow && !quartz_) {
+    // A weekday range that wraps past Sunday: the week has 7 days, though
+    // both 0 and 7 name Sunday (so 6-1/2 is Saturday and Monday).
+    const int from = first % 7;
+    const int to = last % 7 + (last % 7 < from ? 7 : 0);
+    for (int v = from; v <= to; v += step) values.set(size_t(v % 7));
   } else {
     // A range that wraps around the end of the field, e.g. hours 22-2.
     const int span = hi - lo + 1;
-    for (int v = first; v <= last + span; v += step)
+    for (int v = first; v <= last + span; v += step) {
       values.set(size_t((v > hi ? v - span : v) - base));
+    }
   }
   return absl::OkStatus();
 }
