@@ -16,11 +16,18 @@
 // changes since creation. Ranges are [key, range_end): an empty range_end is
 // the single key, "\0" every key >= key, PrefixEnd(p) every key starting with p.
 //
-// Errors: kNotFound (a lease that does not exist or expired), kOutOfRange (a
-// read or watch at a compacted revision, or a future one), kInvalidArgument
-// (bad request, e.g. more than kMaxTxnOps operations), kUnavailable (no
-// endpoint reachable), kDeadlineExceeded (request timeout), kUnauthenticated
-// / kPermissionDenied (etcd auth), kCancelled (the store is closing).
+// Errors: kNotFound (a lease that does not exist or expired, also when a
+// transaction's branch puts with one: the whole transaction fails),
+// kOutOfRange (a read at a compacted or future revision; Compact at or below
+// the compacted revision), kInvalidArgument (bad request: an empty key
+// without a range_end, more than kMaxTxnOps compares or operations, a key
+// written twice in one branch), kUnavailable (no endpoint reachable, or the
+// embedded store's file cannot be written), kDeadlineExceeded (request
+// timeout), kUnauthenticated / kPermissionDenied (etcd auth), kCancelled (the
+// store is closing).
+//
+// An empty key with a range_end means "from the first key": ("", "\0") and
+// ("", PrefixEnd("")) select every key, as etcd's clients map them.
 //
 // Thread safety: all methods may be called from any thread concurrently.
 // Watch and keep-alive callbacks run on a thread of the store's; they must not
@@ -127,7 +134,9 @@ using Op = std::variant<RangeRequest, PutRequest, DeleteRequest>;
 using OpResponse = std::variant<RangeResponse, PutResponse, DeleteResponse>;
 
 // If every compare holds, run `success`, else `failure`, atomically. At most
-// kMaxTxnOps operations in each list, and a key may be written at most once.
+// kMaxTxnOps compares, and as many operations in each branch; within a
+// branch a key may be put at most once and not inside a range the branch
+// deletes (etcd's rule; overlapping deletes are allowed).
 struct TxnRequest {
   std::vector<Compare> compare;
   std::vector<Op> success;
@@ -178,7 +187,8 @@ struct WatchRequest {
   std::string key;
   std::string range_end;
   // 0 = changes after the current revision; otherwise from this revision on
-  // (the usual pattern: Range at R, then Watch from R + 1).
+  // (the usual pattern: Range at R, then Watch from R + 1). A future revision
+  // is fine: events arrive once the store gets there.
   Revision start_revision = 0;
   bool prev_kv = false;
 };
@@ -196,7 +206,8 @@ struct WatchUpdate {
   // reconnects of the store.
   std::vector<WatchEvent> events;
   // Non-zero: the watch's next revision was compacted away; the watch is over
-  // and the caller must reload (Range) and watch again. Set with `ended`.
+  // (`ended`, status kOutOfRange) and the caller must reload (Range) and
+  // watch again. It is the oldest revision a new watch can start from.
   Revision compact_revision = 0;
   // The watch is over: compacted, canceled by the server, or the store is
   // closing (see `status`). No further updates follow.
