@@ -640,8 +640,8 @@ std::unique_ptr<Backend> MakeEmbedded() { return std::make_unique<EmbeddedBacken
 std::unique_ptr<Backend> MakeEtcd() { return std::make_unique<EtcdBackend>(); }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::Values(MakeEmbedded, MakeEtcd),
-                         [](const ::testing::TestParamInfo<BackendFactory>& info) {
-                           return std::string(info.index == 0 ? "Embedded" : "Etcd");
+                         [](const ::testing::TestParamInfo<BackendFactory>& param) {
+                           return std::string(param.index == 0 ? "Embedded" : "Etcd");
                          });
 
 }  // namespace
