@@ -16,7 +16,9 @@ function(forest_module name)
   target_link_libraries(forest_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# forest_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
+# forest_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest,
+# one CTest test per case, labelled `unit` unless LABELS says otherwise (e.g. `etcd`
+# for tests that start a real etcd).
 function(forest_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT FOREST_BUILD_TESTS OR FOREST_FUZZ)
@@ -27,5 +29,11 @@ function(forest_test name)
   target_compile_options(${name} PRIVATE ${FOREST_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "unit;${ARG_LABELS}")
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  # The properties pass through a generated script: escape the list separator.
+  string(REPLACE ";" "\\;" labels "${ARG_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 NO_PRETTY_VALUES
+    PROPERTIES LABELS "${labels}")
 endfunction()

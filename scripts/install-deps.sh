@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git openssl
   clang libclang-rt-14-dev            # libFuzzer target and sanitizer runtime
   # libraries of src/ (architecture page, "Dependencies")
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev tzdata

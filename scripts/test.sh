@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (missing packages only), builds Forest and runs
 # every test: unit, CLI, differential (croniter, Quartz), benchmark smoke runs,
-# the unit tests again under ASan+UBSan, and the libFuzzer targets.
+# the unit, CLI and etcd tests again under ASan+UBSan, and the libFuzzer
+# targets.
 #
 #   scripts/test.sh                     everything (what CI runs)
 #   FOREST_FUZZ_SECONDS=0 scripts/test.sh        skip the fuzz run
@@ -21,10 +22,10 @@ step "tests (release)"
 ctest --preset release
 
 if [[ ${FOREST_SANITIZER_TESTS:-1} != 0 ]]; then
-  step "unit tests under ASan+UBSan"
+  step "unit, CLI and etcd tests under ASan+UBSan"
   cmake --preset asan-ubsan >/dev/null
   cmake --build --preset asan-ubsan
-  ctest --preset asan-ubsan -L 'unit|cli'
+  ctest --preset asan-ubsan -L 'unit|cli|etcd'
 fi
 
 fuzz_seconds=${FOREST_FUZZ_SECONDS:-60}

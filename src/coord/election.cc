@@ -111,7 +111,6 @@ void Election::Run() {
         continue;
       }
       KeepAliveOptions ka;
-      ka.ttl = grant->ttl;
       ka.safety_margin = options_.safety_margin;
       ka.on_lost = [this] { Set(&Flags::lease_lost); };
       auto keeper = store_.KeepAlive(grant->id, std::move(ka));

@@ -34,7 +34,6 @@ bool WaitUntil(const std::function<bool()>& cond, milliseconds limit = milliseco
 
 KeepAliveOptions Options(std::atomic<int>* lost_calls) {
   KeepAliveOptions o;
-  o.ttl = seconds(3);
   o.safety_margin = milliseconds(500);
   o.on_lost = [lost_calls] { ++*lost_calls; };
   return o;

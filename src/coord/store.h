@@ -31,8 +31,8 @@
 //
 // Thread safety: all methods may be called from any thread concurrently.
 // Watch and keep-alive callbacks run on a thread of the store's; they must not
-// block for long, and may call the store (but must not destroy the handle
-// they belong to from inside the callback).
+// block for long, and may call the store (including starting watches), but
+// must not destroy the store. Handles (watches, keepers) may outlive the store.
 #pragma once
 
 #include <chrono>
@@ -175,9 +175,9 @@ class LeaseKeeper {
 };
 
 struct KeepAliveOptions {
-  // Renew every ttl / 3.
-  std::chrono::seconds ttl{5};
-  // deadline() = last renewal + ttl - safety_margin.
+  // The keeper renews every third of the TTL the server last acknowledged,
+  // and deadline() = last acknowledged renewal's send time + that TTL -
+  // safety_margin.
   std::chrono::milliseconds safety_margin{1000};
   // Called once, from the keeper's thread, when the lease is lost.
   std::function<void()> on_lost;
@@ -209,8 +209,9 @@ struct WatchUpdate {
   // (`ended`, status kOutOfRange) and the caller must reload (Range) and
   // watch again. It is the oldest revision a new watch can start from.
   Revision compact_revision = 0;
-  // The watch is over: compacted, canceled by the server, or the store is
-  // closing (see `status`). No further updates follow.
+  // The watch is over (see `status`): compacted (kOutOfRange), canceled by
+  // the server (kPermissionDenied when etcd says so, kAborted otherwise), or
+  // the store is closing (kCancelled). No further updates follow.
   bool ended = false;
   absl::Status status;
 };

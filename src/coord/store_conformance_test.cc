@@ -194,6 +194,23 @@ TEST_P(StoreConformanceTest, PrefixRangeIsSortedAndHonoursLimit) {
   EXPECT_EQ(r.kvs[2].key, "/q");
 }
 
+TEST_P(StoreConformanceTest, EmptyKeyWithARangeStartsAtTheFirstKey) {
+  Put("/a", "1");
+  Put("/b", "2");
+  auto r = store().Range({"", std::string(1, '\0'), 0, 0, false, false}).value();
+  EXPECT_EQ(r.count, 2);
+  r = store().Range({"", PrefixEnd(""), 0, 0, false, false}).value();
+  EXPECT_EQ(r.count, 2);
+  r = store().Range({"", "/b", 0, 0, false, false}).value();
+  ASSERT_EQ(r.kvs.size(), 1u);
+  EXPECT_EQ(r.kvs[0].key, "/a");
+  // A single empty key is not a key.
+  EXPECT_EQ(store().Range({"", "", 0, 0, false, false}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().Put({"", "v", 0, false}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().Delete({"", std::string(1, '\0'), false}).value().deleted, 2);
+}
+
 TEST_P(StoreConformanceTest, KeysOnlyAndCountOnly) {
   Put("/p/a", "1");
   Put("/p/b", "2");
@@ -474,7 +491,6 @@ TEST_P(StoreConformanceTest, KeepAliveKeepsALeaseUntilStopped) {
   Put("/l/a", "1", lease.id);
   std::atomic<int> lost{0};
   KeepAliveOptions options;
-  options.ttl = seconds(2);
   options.safety_margin = milliseconds(500);
   options.on_lost = [&] { ++lost; };
   auto keeper = store().KeepAlive(lease.id, options).value();
@@ -494,7 +510,6 @@ TEST_P(StoreConformanceTest, KeepAliveReportsARevokedLease) {
   const LeaseGrant lease = store().GrantLease(seconds(3)).value();
   std::atomic<int> lost{0};
   KeepAliveOptions options;
-  options.ttl = seconds(3);
   options.safety_margin = milliseconds(500);
   options.on_lost = [&] { ++lost; };
   auto keeper = store().KeepAlive(lease.id, options).value();

@@ -480,7 +480,6 @@ TEST_F(EmbeddedStoreTest, KeepAliveKeepsTheLeaseWhileTheClockMoves) {
   ASSERT_TRUE(store->Put(Set("leader", "me", grant.id)).ok());
   std::atomic<int> lost{0};
   KeepAliveOptions options;
-  options.ttl = grant.ttl;
   options.safety_margin = milliseconds(500);
   options.on_lost = [&] { ++lost; };
   auto keeper = store->KeepAlive(grant.id, options).value();
@@ -509,7 +508,6 @@ TEST_F(EmbeddedStoreTest, KeepAliveOfAGoneLeaseFailsAndRevokeIsNoticed) {
   const LeaseId lease = store->GrantLease(seconds(3)).value().id;
   std::atomic<int> lost{0};
   KeepAliveOptions options;
-  options.ttl = seconds(3);
   options.safety_margin = milliseconds(500);
   options.on_lost = [&] { ++lost; };
   auto keeper = store->KeepAlive(lease, options).value();

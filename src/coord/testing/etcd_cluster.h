@@ -11,12 +11,22 @@
 
 namespace forest::coord::testing {
 
+struct EtcdClusterOptions {
+  int members = 1;
+  // Clients must speak TLS and present a certificate signed by a throwaway
+  // CA made for this cluster (with openssl); see ca_file() and friends.
+  bool tls = false;
+};
+
 class EtcdCluster {
  public:
-  // Starts `members` members forming one cluster and waits until it serves
+  // Starts the members, forming one cluster, and waits until it serves
   // requests (kUnavailable with the tail of etcd's log if it does not within
-  // 20 s, kNotFound if etcd is not installed).
-  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(int members = 1);
+  // 20 s, kNotFound if etcd or openssl is not installed).
+  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(EtcdClusterOptions options);
+  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(int members = 1) {
+    return Start(EtcdClusterOptions{members, false});
+  }
   // Kills every member (SIGKILL) and removes the temporary directory.
   ~EtcdCluster();
 
@@ -24,6 +34,11 @@ class EtcdCluster {
   // "127.0.0.1:PORT" client endpoints, one per member.
   std::vector<std::string> endpoints() const;
   std::string endpoint(int member) const;
+
+  // With tls: PEM files for a client (empty otherwise).
+  std::string ca_file() const;
+  std::string client_cert_file() const;
+  std::string client_key_file() const;
 
   void Kill(int member);             // SIGKILL, then reaped
   absl::Status Restart(int member);  // same ports and data dir; waits until it serves
