@@ -6,11 +6,14 @@
 #include <future>
 #include <thread>
 
+#include "coord/testing/watch_recorder.h"
+
 namespace forest::coord {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::WaitUntil;
 
 const Time kStart{Millis(1767225600000)};
 
@@ -21,15 +24,6 @@ void AdvanceSlowly(FakeClock& clock, milliseconds total, milliseconds step = mil
     clock.Advance(step);
     std::this_thread::sleep_for(milliseconds(5));
   }
-}
-
-bool WaitUntil(const std::function<bool()>& cond, milliseconds limit = milliseconds(2000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
 }
 
 KeepAliveOptions Options(std::atomic<int>* lost_calls) {

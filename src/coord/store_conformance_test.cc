@@ -13,6 +13,7 @@
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
 #include "coord/testing/etcd_cluster.h"
+#include "coord/testing/watch_recorder.h"
 
 namespace forest::coord {
 namespace {
@@ -68,47 +69,6 @@ class EtcdBackend final : public Backend {
  private:
   std::unique_ptr<testing::EtcdCluster> cluster_;
   std::unique_ptr<EtcdStore> store_;
-};
-
-// Collects watch updates; waits for them with a real-time limit.
-class Collector {
- public:
-  std::function<void(WatchUpdate)> Callback() {
-    return [this](WatchUpdate u) {
-      std::lock_guard lock(mu_);
-      for (WatchEvent& e : u.events) events_.push_back(std::move(e));
-      if (u.ended) {
-        ended_ = true;
-        compact_revision_ = u.compact_revision;
-      }
-      cv_.notify_all();
-    };
-  }
-  // The first `n` events, or fewer after a 10 s wait.
-  std::vector<WatchEvent> Wait(size_t n) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, seconds(10), [&] { return events_.size() >= n; });
-    return events_;
-  }
-  bool WaitEnded() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, seconds(10), [&] { return ended_; });
-  }
-  Revision compact_revision() {
-    std::lock_guard lock(mu_);
-    return compact_revision_;
-  }
-  size_t size() {
-    std::lock_guard lock(mu_);
-    return events_.size();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<WatchEvent> events_;
-  bool ended_ = false;
-  Revision compact_revision_ = 0;
 };
 
 using BackendFactory = std::unique_ptr<Backend> (*)();
@@ -529,13 +489,14 @@ TEST_P(StoreConformanceTest, KeepAliveOfAnUnknownLeaseFails) {
 // --- watches -----------------------------------------------------------------
 
 TEST_P(StoreConformanceTest, WatchDeliversChangesInOrder) {
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/", PrefixEnd("/w/"), 0, false}, c.Callback()).value();
   const Revision r1 = Put("/w/a", "1");
   Put("/other", "x");
   const Revision r2 = Put("/w/b", "2");
   const Revision r3 = store().Delete({"/w/a", "", false}).value().revision;
-  const auto events = c.Wait(3);
+  c.WaitForEvents(3);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].type, WatchEvent::Type::kPut);
   EXPECT_EQ(events[0].kv, (KeyValue{"/w/a", "1", r1, r1, 1, 0}));
@@ -550,10 +511,11 @@ TEST_P(StoreConformanceTest, WatchFromAnOldRevisionReplaysHistory) {
   const Revision r1 = Put("/w/a", "1");
   Put("/w/a", "2");
   Put("/w/b", "3");
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/", PrefixEnd("/w/"), r1 + 1, false}, c.Callback()).value();
   Put("/w/c", "4");
-  const auto events = c.Wait(3);
+  c.WaitForEvents(3);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].kv.value, "2");
   EXPECT_EQ(events[1].kv.value, "3");
@@ -563,12 +525,13 @@ TEST_P(StoreConformanceTest, WatchFromAnOldRevisionReplaysHistory) {
 }
 
 TEST_P(StoreConformanceTest, WatchOfOneKeyIgnoresItsNeighbours) {
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/a", "", 0, false}, c.Callback()).value();
   Put("/w/ab", "x");
   Put("/w/", "x");
   Put("/w/a", "1");
-  const auto events = c.Wait(1);
+  c.WaitForEvents(1);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kv.key, "/w/a");
   std::this_thread::sleep_for(milliseconds(100));
@@ -577,11 +540,12 @@ TEST_P(StoreConformanceTest, WatchOfOneKeyIgnoresItsNeighbours) {
 
 TEST_P(StoreConformanceTest, WatchWithPreviousValues) {
   Put("/w/a", "1");
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/a", "", 0, true}, c.Callback()).value();
   Put("/w/a", "2");
   store().Delete({"/w/a", "", false}).value();
-  const auto events = c.Wait(2);
+  c.WaitForEvents(2);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), 2u);
   ASSERT_TRUE(events[0].prev_kv.has_value());
   EXPECT_EQ(events[0].prev_kv->value, "1");
@@ -592,10 +556,11 @@ TEST_P(StoreConformanceTest, WatchWithPreviousValues) {
 TEST_P(StoreConformanceTest, WatchSeesLeaseDeletes) {
   const LeaseGrant lease = store().GrantLease(seconds(30)).value();
   Put("/w/a", "1", lease.id);
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/", PrefixEnd("/w/"), 0, false}, c.Callback()).value();
   ASSERT_TRUE(store().RevokeLease(lease.id).ok());
-  const auto events = c.Wait(1);
+  c.WaitForEvents(1);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, WatchEvent::Type::kDelete);
   EXPECT_EQ(events[0].kv.key, "/w/a");
@@ -606,19 +571,19 @@ TEST_P(StoreConformanceTest, WatchFromACompactedRevisionIsReported) {
   Put("/w/a", "2");
   const Revision r3 = Put("/w/a", "3");
   ASSERT_TRUE(store().Compact(r3).ok());
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/", PrefixEnd("/w/"), r1, false}, c.Callback());
   ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(c.WaitEnded());
-  EXPECT_EQ(c.compact_revision(), r3);
+  ASSERT_TRUE(c.WaitForEnd());
+  EXPECT_EQ(c.end().compact_revision, r3);
   EXPECT_EQ(c.size(), 0u);
 }
 
 TEST_P(StoreConformanceTest, CancelledWatchGetsNothingMore) {
-  Collector c;
+  testing::WatchRecorder c;
   auto watch = store().Watch({"/w/", PrefixEnd("/w/"), 0, false}, c.Callback()).value();
   Put("/w/a", "1");
-  c.Wait(1);
+  c.WaitForEvents(1);
   watch.reset();
   Put("/w/b", "2");
   std::this_thread::sleep_for(milliseconds(200));
@@ -626,7 +591,7 @@ TEST_P(StoreConformanceTest, CancelledWatchGetsNothingMore) {
 }
 
 TEST_P(StoreConformanceTest, ConcurrentWritersAreSeenOnceEachInRevisionOrder) {
-  Collector c;
+  testing::WatchRecorder c;
   const Revision start = Current() + 1;
   auto watch = store().Watch({"/s/", PrefixEnd("/s/"), start, false}, c.Callback()).value();
   constexpr int kPerWriter = 150;
@@ -636,7 +601,8 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSeenOnceEachInRevisionOrder) {
   std::thread a(writer, "a"), b(writer, "b");
   a.join();
   b.join();
-  const auto events = c.Wait(2 * kPerWriter);
+  c.WaitForEvents(2 * kPerWriter);
+  const auto events = c.events();
   ASSERT_EQ(events.size(), size_t(2 * kPerWriter));
   int next_a = 0, next_b = 0;
   for (size_t i = 0; i < events.size(); ++i) {

@@ -17,66 +17,17 @@
 #include <thread>
 
 #include "coord/keeper.h"
+#include "coord/testing/watch_recorder.h"
 
 namespace forest::coord {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::WaitUntil;
+using testing::WatchRecorder;
 
 const Time kStart{Millis(1767225600000)};
-
-// Collects watch updates; thread-safe.
-class Collector {
- public:
-  std::function<void(WatchUpdate)> Callback() {
-    return [this](WatchUpdate update) {
-      std::lock_guard lock(mu_);
-      for (WatchEvent& e : update.events) events_.push_back(std::move(e));
-      if (update.ended) {
-        ++ends_;
-        end_ = std::move(update);
-      }
-      cv_.notify_all();
-    };
-  }
-  bool WaitForEvents(size_t n, milliseconds limit = milliseconds(5000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return events_.size() >= n; });
-  }
-  bool WaitForEnd(milliseconds limit = milliseconds(5000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return ends_ > 0; });
-  }
-  std::vector<WatchEvent> events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  WatchUpdate end() {
-    std::lock_guard lock(mu_);
-    return end_;
-  }
-  int ends() {
-    std::lock_guard lock(mu_);
-    return ends_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<WatchEvent> events_;
-  WatchUpdate end_;
-  int ends_ = 0;
-};
-
-bool WaitUntil(const std::function<bool()>& cond, milliseconds limit = milliseconds(5000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
 
 RangeRequest Get(std::string key, Revision revision = 0) {
   RangeRequest r;
@@ -304,11 +255,11 @@ TEST_F(EmbeddedStoreTest, HistoryBeforeReopenIsCompacted) {
   EXPECT_EQ(store->Range(Get("a", before - 1)).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store->Range(Get("a", before)).value().kvs.at(0).value, "2");
   // The events of `before` are gone: a watch from it must reload, not miss them.
-  Collector compacted;
+  WatchRecorder compacted;
   auto h1 = store->Watch(WatchPrefix("a", before), compacted.Callback()).value();
   ASSERT_TRUE(compacted.WaitForEnd());
   EXPECT_EQ(compacted.end().compact_revision, before + 1);
-  Collector live;
+  WatchRecorder live;
   auto h2 = store->Watch(WatchPrefix("a", before + 1), live.Callback()).value();
   ASSERT_TRUE(store->Put(Set("a", "3")).ok());
   ASSERT_TRUE(live.WaitForEvents(1));
@@ -402,7 +353,7 @@ TEST_F(EmbeddedStoreTest, ExpiredLeaseDeletesItsKeysAndWatchersSeeIt) {
   ASSERT_TRUE(store->Put(Set("w/b", "2", grant.id)).ok());
   ASSERT_TRUE(store->Put(Set("w/keep", "3")).ok());
   const Revision before = CurrentRevision(*store);
-  Collector collector;
+  WatchRecorder collector;
   WatchRequest request = WatchPrefix("w/");
   request.prev_kv = true;
   auto handle = store->Watch(request, collector.Callback()).value();
@@ -539,14 +490,14 @@ TEST_F(EmbeddedStoreTest, HistoryLimitCompactsTheOldestRevisions) {
   EXPECT_EQ(store->Range(Get("h", 5)).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store->Range(Get("h", now - 5)).value().kvs.at(0).value, "25");
 
-  Collector old;
+  WatchRecorder old;
   auto h1 = store->Watch(WatchPrefix("h", 5), old.Callback()).value();
   ASSERT_TRUE(old.WaitForEnd());
   EXPECT_TRUE(old.end().ended);
   EXPECT_EQ(old.end().compact_revision, now - 9);
   EXPECT_TRUE(old.events().empty());
 
-  Collector recent;
+  WatchRecorder recent;
   auto h2 = store->Watch(WatchPrefix("h", now - 9), recent.Callback()).value();
   ASSERT_TRUE(recent.WaitForEvents(10));
   EXPECT_EQ(recent.events().front().kv.value, "21");
@@ -562,7 +513,7 @@ TEST_F(EmbeddedStoreTest, HistoryLimitKeepsWholeRevisions) {
   for (int i = 0; i < 5; ++i) txn.success.emplace_back(Set(fmt::format("t/{}", i), "x"));
   const Revision big = store->Txn(txn).value().revision;
   // The one revision exceeds the limit alone: it goes, and watches from it are compacted.
-  Collector collector;
+  WatchRecorder collector;
   auto handle = store->Watch(WatchPrefix("t/", big), collector.Callback()).value();
   ASSERT_TRUE(collector.WaitForEnd());
   EXPECT_TRUE(collector.events().empty());
@@ -627,7 +578,7 @@ TEST_F(EmbeddedStoreTest, WatchDeliversEveryEventOnceInRevisionOrder) {
   auto store = OpenStore(false);
   ASSERT_TRUE(store->Put(Set("w/early", "0")).ok());
   const Revision start = CurrentRevision(*store);  // replays the put at `start`
-  Collector collector;
+  WatchRecorder collector;
   auto handle = store->Watch(WatchPrefix("w/", start), collector.Callback()).value();
   constexpr int kThreads = 3;
   constexpr int kPuts = 200;
@@ -707,7 +658,7 @@ TEST_F(EmbeddedStoreTest, DestroyingAHandleFromAnotherThreadStopsItsCallbacks) {
 TEST_F(EmbeddedStoreTest, CallbacksMayCallTheStore) {
   auto store = OpenStore(false);
   std::atomic<int> reads{0};
-  Collector echoes;
+  WatchRecorder echoes;
   auto echo_handle = store->Watch(WatchPrefix("echo/"), echoes.Callback()).value();
   auto handle = store
                     ->Watch(WatchPrefix("in/"),
@@ -725,14 +676,14 @@ TEST_F(EmbeddedStoreTest, CallbacksMayCallTheStore) {
 
 TEST_F(EmbeddedStoreTest, ClosingTheStoreEndsEveryWatch) {
   auto store = OpenStore(false);
-  Collector a, b;
+  WatchRecorder a, b;
   auto ha = store->Watch(WatchPrefix("a/"), a.Callback()).value();
   auto hb = store->Watch(WatchPrefix("b/"), b.Callback()).value();
   ASSERT_TRUE(store->Put(Set("a/1", "x")).ok());
   store.reset();
   // Queued events first, then the end.
   EXPECT_EQ(a.events().size(), 1u);
-  for (Collector* c : {&a, &b}) {
+  for (WatchRecorder* c : {&a, &b}) {
     EXPECT_EQ(c->ends(), 1);
     EXPECT_TRUE(c->end().ended);
     EXPECT_EQ(c->end().status.code(), absl::StatusCode::kCancelled);
@@ -751,12 +702,12 @@ TEST_F(EmbeddedStoreTest, CompactedWatchEndsAndLaterOnesReplay) {
   EXPECT_EQ(store->Range(Get("c", 3)).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store->Range(Get("c", 4)).value().kvs.at(0).value, "2");
 
-  Collector old;
+  WatchRecorder old;
   auto h1 = store->Watch(WatchPrefix("c", 3), old.Callback()).value();
   ASSERT_TRUE(old.WaitForEnd());
   EXPECT_EQ(old.end().compact_revision, 4);
 
-  Collector from_compaction;
+  WatchRecorder from_compaction;
   WatchRequest request = WatchPrefix("c", 4);
   request.prev_kv = true;
   auto h2 = store->Watch(request, from_compaction.Callback()).value();

@@ -20,6 +20,7 @@
 
 #include "coord/testing/etcd_cluster.h"
 #include "coord/testing/tcp_proxy.h"
+#include "coord/testing/watch_recorder.h"
 
 namespace forest::coord {
 namespace {
@@ -28,6 +29,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::EtcdCluster;
 using testing::TcpProxy;
+using testing::WatchRecorder;
 using Clock = std::chrono::steady_clock;
 
 EtcdStoreOptions Options(std::vector<std::string> endpoints,
@@ -84,64 +86,6 @@ auto Eventually(F f, milliseconds limit = milliseconds(15000)) {
   }
   return result;
 }
-
-// Collects watch updates; waits for them with a real-time limit.
-class Collector {
- public:
-  std::function<void(WatchUpdate)> Callback() {
-    return [this](WatchUpdate u) {
-      std::lock_guard lock(mu_);
-      ++updates_;
-      for (WatchEvent& e : u.events) events_.push_back(std::move(e));
-      if (u.ended) {
-        ++ended_;
-        status_ = u.status;
-        compact_revision_ = u.compact_revision;
-      }
-      cv_.notify_all();
-    };
-  }
-  // Waits until an event at `revision` or later arrived.
-  bool WaitFor(Revision revision, milliseconds limit = milliseconds(15000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] {
-      return !events_.empty() && events_.back().kv.mod_revision >= revision;
-    });
-  }
-  bool WaitCount(size_t n, milliseconds limit = milliseconds(15000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return events_.size() >= n; });
-  }
-  bool WaitEnded(milliseconds limit = milliseconds(10000)) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return ended_ > 0; });
-  }
-  std::vector<WatchEvent> events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  int ended() {
-    std::lock_guard lock(mu_);
-    return ended_;
-  }
-  absl::Status status() {
-    std::lock_guard lock(mu_);
-    return status_;
-  }
-  Revision compact_revision() {
-    std::lock_guard lock(mu_);
-    return compact_revision_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<WatchEvent> events_;
-  int updates_ = 0;
-  int ended_ = 0;
-  absl::Status status_;
-  Revision compact_revision_ = 0;
-};
 
 // Events of a prefix that only the test writes: every revision from `first`
 // on, once each, in order.
@@ -283,11 +227,11 @@ TEST(EtcdStoreTest, BasicRequestsAndErrorCodes) {
   EXPECT_EQ(store->KeepAlive(lease.id, {}).status().code(), absl::StatusCode::kNotFound);
 
   // A watch, with previous values.
-  Collector c;
+  WatchRecorder c;
   auto watch = store->Watch({"/w/", PrefixEnd("/w/"), 0, true}, c.Callback()).value();
   store->Put(Set("/w/a", "1")).value();
   const Revision last = store->Put(Set("/w/a", "2")).value().revision;
-  ASSERT_TRUE(c.WaitFor(last));
+  ASSERT_TRUE(c.WaitForRevision(last));
   const auto events = c.events();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_FALSE(events[0].prev_kv.has_value());
@@ -347,7 +291,7 @@ TEST(EtcdStoreTest, WatchDeliversEveryWriteOnceAcrossAKillAndRestart) {
   auto store =
       EtcdStore::Connect(Options(cluster->endpoints(), milliseconds(1000), milliseconds(1000)))
           .value();
-  Collector c;
+  WatchRecorder c;
   const Revision first = Current(*store) + 1;
   auto watch = store->Watch({"/seq/", PrefixEnd("/seq/"), first, false}, c.Callback()).value();
 
@@ -362,12 +306,12 @@ TEST(EtcdStoreTest, WatchDeliversEveryWriteOnceAcrossAKillAndRestart) {
   EXPECT_GT(writer.failures(), 0);  // the writer did see the outage
 
   const auto acknowledged = writer.revisions();
-  ASSERT_TRUE(c.WaitFor(acknowledged.rbegin()->first));
+  ASSERT_TRUE(c.WaitForRevision(acknowledged.rbegin()->first));
   std::this_thread::sleep_for(milliseconds(100));
   const auto events = c.events();
   ExpectConsecutive(events, first);
   ExpectDelivered(events, acknowledged);
-  EXPECT_EQ(c.ended(), 0);
+  EXPECT_EQ(c.ends(), 0);
 }
 
 TEST(EtcdStoreTest, ThreeMemberClusterKeepsWorkingWithOneMemberKilled) {
@@ -375,7 +319,7 @@ TEST(EtcdStoreTest, ThreeMemberClusterKeepsWorkingWithOneMemberKilled) {
   auto store =
       EtcdStore::Connect(Options(cluster->endpoints(), milliseconds(1500), milliseconds(1000)))
           .value();
-  Collector c;
+  WatchRecorder c;
   const Revision first = Current(*store) + 1;
   auto watch = store->Watch({"/seq/", PrefixEnd("/seq/"), first, false}, c.Callback()).value();
 
@@ -393,11 +337,11 @@ TEST(EtcdStoreTest, ThreeMemberClusterKeepsWorkingWithOneMemberKilled) {
   EXPECT_EQ(store->Range(all).value().count, writer.acknowledged());
 
   const auto acknowledged = writer.revisions();
-  ASSERT_TRUE(c.WaitFor(acknowledged.rbegin()->first));
+  ASSERT_TRUE(c.WaitForRevision(acknowledged.rbegin()->first));
   const auto events = c.events();
   ExpectConsecutive(events, first);
   ExpectDelivered(events, acknowledged);
-  EXPECT_EQ(c.ended(), 0);
+  EXPECT_EQ(c.ends(), 0);
 
   // A new store, whose first endpoint is the dead member, connects too.
   auto other = EtcdStore::Connect(Options(cluster->endpoints(), milliseconds(1500))).value();
@@ -410,7 +354,7 @@ TEST(EtcdStoreTest, WatchResumesWithoutGapsAfterTheConnectionIsDropped) {
   auto watching = EtcdStore::Connect(Options({proxy->endpoint()})).value();
   auto writing = EtcdStore::Connect(Options(cluster->endpoints())).value();
 
-  Collector c;
+  WatchRecorder c;
   const Revision first = Current(*writing) + 1;
   auto watch = watching->Watch({"/p/", PrefixEnd("/p/"), 0, false}, c.Callback()).value();
   constexpr int kWrites = 120;
@@ -419,7 +363,7 @@ TEST(EtcdStoreTest, WatchResumesWithoutGapsAfterTheConnectionIsDropped) {
     if (i % 30 == 10) proxy->CloseAll();
     if (i % 30 == 20) std::this_thread::sleep_for(milliseconds(30));
   }
-  ASSERT_TRUE(c.WaitCount(kWrites));
+  ASSERT_TRUE(c.WaitForEvents(kWrites));
   std::this_thread::sleep_for(milliseconds(200));
   const auto events = c.events();
   ASSERT_EQ(events.size(), size_t(kWrites));
@@ -432,10 +376,10 @@ TEST(EtcdStoreTest, WatchResumingAtACompactedRevisionEndsWithTheCompactRevision)
   auto proxy = TcpProxy::Start(cluster->endpoint(0)).value();
   auto watching = EtcdStore::Connect(Options({proxy->endpoint()})).value();
   auto writing = EtcdStore::Connect(Options(cluster->endpoints())).value();
-  Collector c;
+  WatchRecorder c;
   auto watch = watching->Watch({"/c/", PrefixEnd("/c/"), 0, false}, c.Callback()).value();
   const Revision r1 = writing->Put(Set("/c/a", "1")).value().revision;
-  ASSERT_TRUE(c.WaitFor(r1));
+  ASSERT_TRUE(c.WaitForRevision(r1));
 
   proxy->Block();  // the watch misses what follows...
   writing->Put(Set("/c/a", "2")).value();
@@ -444,11 +388,11 @@ TEST(EtcdStoreTest, WatchResumingAtACompactedRevisionEndsWithTheCompactRevision)
   proxy->CloseAll();
   proxy->Unblock();
 
-  ASSERT_TRUE(c.WaitEnded());
-  EXPECT_EQ(c.compact_revision(), r3);
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE(c.WaitForEnd());
+  EXPECT_EQ(c.end().compact_revision, r3);
+  EXPECT_EQ(c.end().status.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(c.events().size(), 1u);  // only what was delivered before
-  EXPECT_EQ(c.ended(), 1);
+  EXPECT_EQ(c.ends(), 1);
 }
 
 TEST(EtcdStoreTest, BlockedConnectionTimesOutThenRecovers) {
@@ -469,16 +413,16 @@ TEST(EtcdStoreTest, BlockedConnectionTimesOutThenRecovers) {
 TEST(EtcdStoreTest, ClosingTheStoreEndsEveryWatchWithCancelled) {
   auto cluster = EtcdCluster::Start(1).value();
   auto store = EtcdStore::Connect(Options(cluster->endpoints())).value();
-  Collector a, b;
+  WatchRecorder a, b;
   auto wa = store->Watch({"/a/", PrefixEnd("/a/"), 0, false}, a.Callback()).value();
   auto wb = store->Watch({"/b", "", 0, false}, b.Callback()).value();
   const Revision r = store->Put(Set("/a/1", "x")).value().revision;
-  ASSERT_TRUE(a.WaitFor(r));
+  ASSERT_TRUE(a.WaitForRevision(r));
   store.reset();
-  ASSERT_EQ(a.ended(), 1);
-  ASSERT_EQ(b.ended(), 1);
-  EXPECT_EQ(a.status().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(b.status().code(), absl::StatusCode::kCancelled);
+  ASSERT_EQ(a.ends(), 1);
+  ASSERT_EQ(b.ends(), 1);
+  EXPECT_EQ(a.end().status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(b.end().status.code(), absl::StatusCode::kCancelled);
   wa.reset();  // handles may outlive the store
   wb.reset();
 }
@@ -509,7 +453,7 @@ TEST(EtcdStoreTest, DestroyingAHandleWaitsForItsRunningCallback) {
   EXPECT_EQ(calls, seen);
 
   // A watch can be created and dropped from inside a callback.
-  Collector inner;
+  WatchRecorder inner;
   std::unique_ptr<WatchHandle> nested;
   std::atomic<bool> done{false};
   auto outer = store
@@ -524,7 +468,7 @@ TEST(EtcdStoreTest, DestroyingAHandleWaitsForItsRunningCallback) {
   while (!done && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
   ASSERT_TRUE(done);
   const Revision r = store->Put(Set("/i", "1")).value().revision;
-  EXPECT_TRUE(inner.WaitFor(r));
+  EXPECT_TRUE(inner.WaitForRevision(r));
 }
 
 TEST(EtcdStoreTest, KeeperNoticesAPausedMemberAndStopsPromptly) {
@@ -596,11 +540,11 @@ TEST(EtcdStoreTest, AuthWithUserAndPassword) {
   options.user = "root";
   options.password = "secret";
   auto store = EtcdStore::Connect(options).value();
-  Collector c;
+  WatchRecorder c;
   auto watch = store->Watch({"/k", "", 0, false}, c.Callback()).value();
   const Revision r = store->Put(Set("/k", "v")).value().revision;
   EXPECT_EQ(store->Range(Get("/k")).value().kvs.at(0).value, "v");
-  EXPECT_TRUE(c.WaitFor(r));
+  EXPECT_TRUE(c.WaitForRevision(r));
 
   // An auth change makes the store's token stale: it re-authenticates.
   ASSERT_EQ(Etcdctl(endpoint, "--user=root:secret user add other:pw"), 0);
