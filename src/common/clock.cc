@@ -8,6 +8,11 @@ Time SystemClock::Now() const {
   return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
 }
 
+Time SystemClock::Monotonic() const {
+  return Time(
+      std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch()));
+}
+
 void SystemClock::SleepUntil(Time deadline) { std::this_thread::sleep_until(deadline); }
 
 SystemClock& SystemClock::Get() {
@@ -18,6 +23,11 @@ SystemClock& SystemClock::Get() {
 Time FakeClock::Now() const {
   std::lock_guard lock(mu_);
   return now_;
+}
+
+Time FakeClock::Monotonic() const {
+  std::lock_guard lock(mu_);
+  return monotonic_;
 }
 
 void FakeClock::SleepUntil(Time deadline) {
@@ -37,6 +47,7 @@ void FakeClock::Advance(Millis d) {
   {
     std::lock_guard lock(mu_);
     now_ += d;
+    monotonic_ += d;
   }
   cv_.notify_all();
 }

@@ -50,8 +50,14 @@ TxnRequest Election::Fence(TxnRequest txn, std::string_view leader_key, Revision
 }
 
 absl::StatusOr<TxnResponse> Election::FencedTxn(TxnRequest txn) const {
-  if (!is_leader()) return absl::FailedPreconditionError("not the leader");
-  const Revision token = *this->token();
+  Revision token;
+  {
+    std::lock_guard lock(mu_);
+    if (!token_ || keeper_ == nullptr || keeper_->lost()) {
+      return absl::FailedPreconditionError("not the leader");
+    }
+    token = *token_;
+  }
   return store_.Txn(Fence(std::move(txn), options_.key, token));
 }
 
@@ -103,7 +109,24 @@ void Election::Run() {
       std::lock_guard lock(mu_);
       if (flags_.stop) break;
     }
+    {
+      // A lease lost while we were not waiting (e.g. during failed
+      // campaigns) must not be campaigned with: its puts would fail forever.
+      bool lost;
+      {
+        std::lock_guard lock(mu_);
+        lost = flags_.lease_lost || (keeper_ != nullptr && keeper_->lost());
+      }
+      if (lost && lease != 0) {
+        DropKeeper();
+        lease = 0;
+      }
+    }
     if (lease == 0) {
+      {
+        std::lock_guard lock(mu_);
+        flags_.lease_lost = false;  // before the new keeper can report
+      }
       const auto grant = store_.GrantLease(options_.ttl);
       if (!grant.ok()) {
         spdlog::warn("election: cannot get a lease: {}", grant.status().ToString());
@@ -123,7 +146,6 @@ void Election::Run() {
       lease = grant->id;
       std::lock_guard lock(mu_);
       keeper_ = *std::move(keeper);
-      flags_.lease_lost = false;
     }
 
     // Campaign: create the key only if it does not exist, under our lease.
@@ -134,6 +156,12 @@ void Election::Run() {
     const auto result = store_.Txn(campaign);
     if (!result.ok()) {
       spdlog::warn("election: campaign failed: {}", result.status().ToString());
+      if (result.status().code() == absl::StatusCode::kNotFound) {
+        // Our lease is gone on the server: get a new one.
+        DropKeeper();
+        (void)store_.RevokeLease(lease);
+        lease = 0;
+      }
       if (!SleepUnlessStopped(options_.retry_backoff)) break;
       continue;
     }
@@ -150,13 +178,17 @@ void Election::Run() {
       }
     }
     if (won) {
+      bool already;
       {
         std::lock_guard lock(mu_);
+        already = token_ == won;  // a retry that found our own key: nothing changed
         token_ = *won;
         leader_ = options_.node_id;
       }
-      spdlog::info("election: node {} leads with token {}", options_.node_id, *won);
-      if (listener_.on_elected) listener_.on_elected(*won);
+      if (!already) {
+        spdlog::info("election: node {} leads with token {}", options_.node_id, *won);
+        if (listener_.on_elected) listener_.on_elected(*won);
+      }
     }
 
     // Watch the key: a follower campaigns again when it is deleted, a leader
@@ -169,8 +201,10 @@ void Election::Run() {
                                 if (changed) Set(&Flags::key_changed);
                               });
     if (!watch.ok()) {
+      // Not a reason to step down: the lease (watched by its keeper, which
+      // is_leader() consults) and the fence still hold. Campaign again, which
+      // finds our own key, and retry the watch.
       spdlog::warn("election: cannot watch {}: {}", options_.key, watch.status().ToString());
-      StepDown();
       if (!SleepUnlessStopped(options_.retry_backoff)) break;
       continue;
     }

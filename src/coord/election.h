@@ -33,7 +33,6 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "common/clock.h"
 #include "coord/store.h"
 
 namespace forest::coord {
@@ -47,7 +46,6 @@ struct ElectionOptions {
   std::chrono::milliseconds safety_margin{1000};
   // Wait between attempts after a store error.
   std::chrono::milliseconds retry_backoff{200};
-  Clock* clock = &SystemClock::Get();  // not owned
 };
 
 struct ElectionListener {

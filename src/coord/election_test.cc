@@ -14,6 +14,7 @@
 #include "coord/etcd/etcd_store.h"
 #include "coord/testing/etcd_cluster.h"
 #include "coord/testing/tcp_proxy.h"
+#include "coord/testing/watch_recorder.h"
 
 namespace forest::coord {
 namespace {
@@ -84,6 +85,47 @@ class Node {
 };
 
 std::unique_ptr<EmbeddedStore> Embedded() { return EmbeddedStore::Open({}).value(); }
+
+// Forwards to a real store; transactions fail while `fail_txn` is set (a
+// network problem on the campaign path), and it remembers the last lease it
+// granted.
+class FlakyStore final : public Store {
+ public:
+  explicit FlakyStore(Store& inner) : inner_(inner) {}
+  std::atomic<bool> fail_txn{false};
+  LeaseId last_lease() const { return last_lease_; }
+
+  absl::StatusOr<RangeResponse> Range(const RangeRequest& r) override { return inner_.Range(r); }
+  absl::StatusOr<PutResponse> Put(const PutRequest& r) override { return inner_.Put(r); }
+  absl::StatusOr<DeleteResponse> Delete(const DeleteRequest& r) override {
+    return inner_.Delete(r);
+  }
+  absl::StatusOr<TxnResponse> Txn(const TxnRequest& r) override {
+    if (fail_txn) return absl::UnavailableError("flaky: connection refused");
+    return inner_.Txn(r);
+  }
+  absl::Status Compact(Revision r) override { return inner_.Compact(r); }
+  absl::StatusOr<LeaseGrant> GrantLease(seconds ttl) override {
+    auto g = inner_.GrantLease(ttl);
+    if (g.ok()) last_lease_ = g->id;
+    return g;
+  }
+  absl::Status RevokeLease(LeaseId id) override { return inner_.RevokeLease(id); }
+  absl::StatusOr<LeaseStatus> LeaseTimeToLive(LeaseId id, bool keys) override {
+    return inner_.LeaseTimeToLive(id, keys);
+  }
+  absl::StatusOr<std::unique_ptr<LeaseKeeper>> KeepAlive(LeaseId id, KeepAliveOptions o) override {
+    return inner_.KeepAlive(id, std::move(o));
+  }
+  absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const WatchRequest& r,
+                                                     std::function<void(WatchUpdate)> cb) override {
+    return inner_.Watch(r, std::move(cb));
+  }
+
+ private:
+  Store& inner_;
+  std::atomic<LeaseId> last_lease_{0};
+};
 
 TEST(ElectionTest, NeedsANodeId) {
   auto store = Embedded();
@@ -161,6 +203,28 @@ TEST(ElectionTest, LeaderWhoseKeyIsDeletedStepsDownAndCampaignsAgain) {
   ASSERT_EQ(a.tokens().size(), 2u);
   EXPECT_GT(a.tokens()[1], first);
   EXPECT_EQ(a.demotions(), 1);
+}
+
+// Regression: a lease lost while campaigns were failing was kept, and every
+// later campaign failed with "lease not found": the node never led again.
+TEST(ElectionTest, ALeaseLostWhileCampaignsFailIsReplaced) {
+  auto store = Embedded();
+  FlakyStore flaky(*store);
+  const LeaseId theirs = store->GrantLease(seconds(60)).value().id;
+  store->Put({std::string(kLeaderKey), "other", theirs, false}).value();
+  Node a("a");
+  auto e = Election::Start(flaky, a.Options(), a.Listener()).value();
+  ASSERT_TRUE(testing::WaitUntil([&] { return flaky.last_lease() != 0; }));
+  std::this_thread::sleep_for(milliseconds(200));  // following "other"
+  ASSERT_FALSE(e->is_leader());
+
+  flaky.fail_txn = true;
+  ASSERT_TRUE(store->RevokeLease(flaky.last_lease()).ok());  // a's lease dies
+  ASSERT_TRUE(store->RevokeLease(theirs).ok());              // and the leader goes away
+  std::this_thread::sleep_for(milliseconds(1500));           // campaigns fail meanwhile
+  flaky.fail_txn = false;
+  ASSERT_TRUE(a.WaitLeading(true, milliseconds(5000)));
+  EXPECT_TRUE(e->is_leader());
 }
 
 TEST(ElectionTest, NeverTwoLeadersAcrossManyHandovers) {
@@ -241,6 +305,27 @@ TEST(ElectionEtcdTest, GracefulResignHandsOverInUnder200ms) {
   const auto handover = std::chrono::duration_cast<milliseconds>(b.elected_at() - start);
   RecordProperty("handover_ms", int(handover.count()));
   EXPECT_LT(handover, milliseconds(200));
+}
+
+// Regression: a keep-alive attempt could wait the whole request timeout (5 s)
+// on a blackholed member, longer than the lease's deadline (TTL 5 s - 1 s),
+// so one dead member of three demoted a healthy leader.
+TEST(ElectionEtcdTest, OneBlackholedMemberDoesNotDemoteTheLeader) {
+  auto cluster = testing::EtcdCluster::Start(3).value();
+  auto proxy = testing::TcpProxy::Start(cluster->endpoint(0)).value();
+  EtcdStoreOptions options;  // default timeouts, as a deployment would have
+  options.endpoints = {proxy->endpoint(), cluster->endpoint(1), cluster->endpoint(2)};
+  auto store = EtcdStore::Connect(options).value();
+  Node a("a");
+  ElectionOptions election = a.Options(seconds(5));
+  election.safety_margin = milliseconds(1000);
+  auto e = Election::Start(*store, election, a.Listener()).value();
+  ASSERT_TRUE(a.WaitLeading(true));
+  proxy->Block();  // member 0 stops answering, its connection stays open
+  std::this_thread::sleep_for(seconds(9));
+  EXPECT_EQ(a.demotions(), 0);
+  EXPECT_TRUE(e->is_leader());
+  proxy->Unblock();
 }
 
 TEST(ElectionEtcdTest, PartitionedLeaderStepsDownBeforeItsLeaseExpiresAndIsFenced) {

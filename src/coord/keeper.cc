@@ -6,9 +6,14 @@ absl::StatusOr<std::unique_ptr<KeeperCore>> KeeperCore::Start(LeaseId id, KeepAl
                                                               Clock& clock, RenewFn renew,
                                                               std::function<void()> cancel,
                                                               std::chrono::milliseconds poll) {
-  const Time sent = clock.Now();
-  ASSIGN_OR_RETURN(const std::chrono::seconds ttl, renew());
+  const Time sent = clock.Monotonic();
+  // The first renewal has no deadline yet: the backend's own timeout rules.
+  ASSIGN_OR_RETURN(const std::chrono::seconds ttl, renew(Millis::max()));
   if (ttl.count() <= 0) return absl::NotFoundError("lease " + std::to_string(id) + " has expired");
+  if (std::chrono::duration_cast<Millis>(ttl) <= options.safety_margin) {
+    return absl::InvalidArgumentError(
+        "keep-alive: the safety margin must be shorter than the lease's TTL");
+  }
   std::unique_ptr<KeeperCore> keeper(
       new KeeperCore(id, std::move(options), clock, std::move(renew), std::move(cancel), poll));
   {
@@ -47,7 +52,13 @@ Time KeeperCore::deadline() const {
          std::chrono::duration_cast<Millis>(options_.safety_margin);
 }
 
-bool KeeperCore::lost() const { return lost_ || clock_.Now() >= deadline(); }
+bool KeeperCore::lost() const {
+  if (lost_) return true;
+  if (clock_.Monotonic() < deadline()) return false;
+  // Once seen past its deadline the lease stays lost, whatever arrives later.
+  lost_ = true;
+  return true;
+}
 
 void KeeperCore::MarkLost() {
   lost_ = true;
@@ -69,9 +80,16 @@ void KeeperCore::RenewLoop() {
       std::lock_guard lock(mu_);
       due = last_ack_ + std::chrono::duration_cast<Millis>(ttl_) / 3;
     }
-    if (clock_.Now() < due) continue;
-    const Time sent = clock_.Now();
-    const absl::StatusOr<std::chrono::seconds> ttl = renew_();
+    if (clock_.Monotonic() < due) continue;
+    const Time sent = clock_.Monotonic();
+    Millis budget;
+    {
+      std::lock_guard lock(mu_);
+      budget = std::chrono::duration_cast<Millis>(ttl_) / 3;
+    }
+    budget = std::max(Millis(50), std::min(budget, (deadline() - sent) / 2));
+    const absl::StatusOr<std::chrono::seconds> ttl = renew_(budget);
+    if (lost()) return;  // too late: the deadline passed meanwhile
     if (ttl.ok() && ttl->count() > 0) {
       std::lock_guard lock(mu_);
       // A late acknowledgement must not move the deadline backwards.
@@ -88,8 +106,8 @@ void KeeperCore::RenewLoop() {
 
 void KeeperCore::MonitorLoop() {
   while (Sleep()) {
-    if (lost_) return;
-    if (clock_.Now() >= deadline()) {
+    // lost() may already have been latched by a caller; notify either way.
+    if (lost()) {
       MarkLost();
       return;
     }

@@ -4,7 +4,9 @@
 // every `poll` of real time); a monitor thread declares the lease lost when
 // the deadline (last acknowledged renewal's send time + ttl - safety margin)
 // passes, even while `renew` is blocked on a dead connection. `on_lost` runs
-// once, on the monitor thread, when the lease is lost for any reason.
+// once, on one of the keeper's threads, when the lease is lost for any
+// reason; it must not destroy the keeper. Once lost, always lost. Times are
+// the clock's monotonic readings.
 #pragma once
 
 #include <atomic>
@@ -21,10 +23,12 @@ namespace forest::coord {
 
 class KeeperCore final : public LeaseKeeper {
  public:
-  // One keep-alive round trip: the TTL the server granted, kNotFound when the
-  // lease is gone (final), any other error to retry. May block; it is
-  // interrupted by `cancel` when the keeper is destroyed.
-  using RenewFn = std::function<absl::StatusOr<std::chrono::seconds>()>;
+  // One keep-alive round trip within `budget` (a third of the TTL, at most
+  // half the time left before the deadline, so a stuck endpoint leaves time
+  // to try another): the TTL the server granted, kNotFound when the lease is
+  // gone (final), any other error to retry. It is interrupted by `cancel`
+  // when the keeper is destroyed.
+  using RenewFn = std::function<absl::StatusOr<std::chrono::seconds>(Millis budget)>;
 
   // Renews once before returning, so the deadline starts from a server's
   // acknowledgement; kNotFound (or the renewal's error) when that fails.
@@ -59,7 +63,7 @@ class KeeperCore final : public LeaseKeeper {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Time last_ack_ ABSL_GUARDED_BY(mu_);  // send time of the last acknowledged renewal
   std::chrono::seconds ttl_ ABSL_GUARDED_BY(mu_);
-  std::atomic<bool> lost_{false};
+  mutable std::atomic<bool> lost_{false};
   std::once_flag lost_once_;
   std::thread renewer_;
   std::thread monitor_;

@@ -38,7 +38,7 @@ TEST(KeeperTest, RenewsEveryThirdOfTheTtlAndMovesTheDeadline) {
   std::atomic<int> renewals{0}, lost{0};
   auto keeper = KeeperCore::Start(
                     7, Options(&lost), clock,
-                    [&]() -> absl::StatusOr<seconds> {
+                    [&](Millis) -> absl::StatusOr<seconds> {
                       ++renewals;
                       return seconds(3);
                     },
@@ -62,7 +62,7 @@ TEST(KeeperTest, LeaseGoneOnTheServerIsLostOnce) {
   std::atomic<bool> gone{false};
   auto keeper = KeeperCore::Start(
                     7, Options(&lost), clock,
-                    [&]() -> absl::StatusOr<seconds> {
+                    [&](Millis) -> absl::StatusOr<seconds> {
                       if (gone) return absl::NotFoundError("lease not found");
                       return seconds(3);
                     },
@@ -84,7 +84,7 @@ TEST(KeeperTest, BlockedRenewalsLoseTheLeaseAtTheDeadlineNotLater) {
   std::shared_future<void> unblocked = unblock.get_future().share();
   auto keeper = KeeperCore::Start(
                     7, Options(&lost), clock,
-                    [&, unblocked]() -> absl::StatusOr<seconds> {
+                    [&, unblocked](Millis) -> absl::StatusOr<seconds> {
                       if (block) {
                         unblocked.wait();  // a dead connection
                         return absl::CancelledError("cancelled");
@@ -95,14 +95,65 @@ TEST(KeeperTest, BlockedRenewalsLoseTheLeaseAtTheDeadlineNotLater) {
                     .value();
   block = true;
   // Deadline: 2.5 s after the last acknowledgement (at kStart).
-  clock.Set(kStart + milliseconds(2400));
+  clock.Advance(milliseconds(2400));
   std::this_thread::sleep_for(milliseconds(30));
   EXPECT_FALSE(keeper->lost());
   EXPECT_EQ(lost, 0);
-  clock.Set(kStart + milliseconds(2500));
+  clock.Advance(milliseconds(100));
   EXPECT_TRUE(keeper->lost());  // at once, from the clock
   EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
   keeper.reset();  // the cancel function unblocks the renewal; no hang
+}
+
+// Regression: deadlines ran on the wall clock, so stepping it back (NTP, an
+// operator) kept a partitioned leader "alive" past its real deadline.
+TEST(KeeperTest, DeadlineIgnoresWallClockSteps) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0};
+  std::atomic<bool> block{false};
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [&, unblocked](Millis) -> absl::StatusOr<seconds> {
+                      if (block) {
+                        unblocked.wait();
+                        return absl::CancelledError("cancelled");
+                      }
+                      return seconds(3);
+                    },
+                    [&] { unblock.set_value(); }, milliseconds(1))
+                    .value();
+  block = true;
+  clock.Set(kStart - seconds(3600));  // the wall clock jumps an hour back
+  clock.Advance(milliseconds(2600));  // but 2.6 s really pass
+  EXPECT_TRUE(keeper->lost());
+  EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
+  keeper.reset();
+}
+
+TEST(KeeperTest, LostStaysLostEvenIfALateAcknowledgementArrives) {
+  FakeClock clock(kStart);
+  std::atomic<int> lost{0};
+  auto keeper = KeeperCore::Start(
+                    7, Options(&lost), clock,
+                    [](Millis) -> absl::StatusOr<seconds> { return seconds(3); }, nullptr,
+                    milliseconds(1000))  // slow polls: the renewer lags behind
+                    .value();
+  clock.Advance(milliseconds(2600));  // past the deadline before any renewal
+  EXPECT_TRUE(keeper->lost());
+  std::this_thread::sleep_for(milliseconds(1100));  // a renewal may succeed now
+  EXPECT_TRUE(keeper->lost());
+}
+
+TEST(KeeperTest, MarginMustBeShorterThanTheTtl) {
+  FakeClock clock(kStart);
+  KeepAliveOptions options;
+  options.safety_margin = milliseconds(3000);
+  const auto keeper = KeeperCore::Start(
+      7, options, clock, [](Millis) -> absl::StatusOr<seconds> { return seconds(3); });
+  ASSERT_FALSE(keeper.ok());
+  EXPECT_EQ(keeper.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(KeeperTest, TransientErrorsAreRetriedUntilTheDeadline) {
@@ -111,7 +162,7 @@ TEST(KeeperTest, TransientErrorsAreRetriedUntilTheDeadline) {
   std::atomic<bool> failing{false};
   auto keeper = KeeperCore::Start(
                     7, Options(&lost), clock,
-                    [&]() -> absl::StatusOr<seconds> {
+                    [&](Millis) -> absl::StatusOr<seconds> {
                       ++calls;
                       if (failing) return absl::UnavailableError("connection refused");
                       return seconds(3);
@@ -131,9 +182,9 @@ TEST(KeeperTest, TransientErrorsAreRetriedUntilTheDeadline) {
 TEST(KeeperTest, StartFailsWhenTheFirstRenewalFails) {
   FakeClock clock(kStart);
   std::atomic<int> lost{0};
-  const auto keeper = KeeperCore::Start(7, Options(&lost), clock, []() -> absl::StatusOr<seconds> {
-    return absl::NotFoundError("lease not found");
-  });
+  const auto keeper = KeeperCore::Start(
+      7, Options(&lost), clock,
+      [](Millis) -> absl::StatusOr<seconds> { return absl::NotFoundError("lease not found"); });
   ASSERT_FALSE(keeper.ok());
   EXPECT_EQ(keeper.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(lost, 0);

@@ -21,9 +21,11 @@
 // kOutOfRange (a read at a compacted or future revision; Compact at or below
 // the compacted revision), kInvalidArgument (bad request: an empty key
 // without a range_end, more than kMaxTxnOps compares or operations, a key
-// written twice in one branch), kUnavailable (no endpoint reachable, or the
-// embedded store's file cannot be written), kDeadlineExceeded (request
-// timeout), kUnauthenticated / kPermissionDenied (etcd auth), kCancelled (the
+// written twice in one branch), kUnavailable (no endpoint reachable: the
+// request was not applied, or the embedded store's file cannot be written),
+// kUnknown and kDeadlineExceeded (for a write: it was sent and its answer
+// lost or late, so it may or may not have been applied; read before
+// retrying), kUnauthenticated / kPermissionDenied (etcd auth), kCancelled (the
 // store is closing).
 //
 // An empty key with a range_end means "from the first key": ("", "\0") and
@@ -166,9 +168,10 @@ class LeaseKeeper {
   virtual ~LeaseKeeper() = default;
   virtual LeaseId id() const = 0;
   // The instant after which the holder must consider the lease gone even if
-  // nobody told it: last successful renewal + TTL - safety margin. A leader
-  // stops acting as one at this instant, before the server can expire the
-  // lease and let someone else lead.
+  // nobody told it: last successful renewal + TTL - safety margin, on the
+  // store clock's monotonic reading (Clock::Monotonic). A leader stops acting
+  // as one at this instant, before the server can expire the lease and let
+  // someone else lead.
   virtual Time deadline() const = 0;
   // True once the lease is known gone (expired, revoked, or deadline passed).
   virtual bool lost() const = 0;
@@ -177,9 +180,10 @@ class LeaseKeeper {
 struct KeepAliveOptions {
   // The keeper renews every third of the TTL the server last acknowledged,
   // and deadline() = last acknowledged renewal's send time + that TTL -
-  // safety_margin.
+  // safety_margin. The margin must be shorter than the TTL (InvalidArgument).
   std::chrono::milliseconds safety_margin{1000};
-  // Called once, from the keeper's thread, when the lease is lost.
+  // Called once, from one of the keeper's threads, when the lease is lost;
+  // it must not destroy the keeper.
   std::function<void()> on_lost;
 };
 

@@ -97,7 +97,7 @@ struct EmbeddedStore::State {
   }
 
   absl::Status ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    for (LeaseId id : mvcc.ExpiredLeases(clock.Now())) RETURN_IF_ERROR(RevokeLocked(id));
+    for (LeaseId id : mvcc.ExpiredLeases(clock.Monotonic())) RETURN_IF_ERROR(RevokeLocked(id));
     return absl::OkStatus();
   }
 
@@ -105,7 +105,7 @@ struct EmbeddedStore::State {
     std::lock_guard lock(mu);
     RETURN_IF_ERROR(CheckOpen());
     RETURN_IF_ERROR(ReapLocked());
-    return mvcc.RenewLease(id, clock.Now());
+    return mvcc.RenewLease(id, clock.Monotonic());
   }
 
   void ExpireLeases() {
@@ -232,7 +232,7 @@ absl::StatusOr<LeaseGrant> EmbeddedStore::GrantLease(std::chrono::seconds ttl) {
     id = static_cast<LeaseId>(state_->rng() &
                               static_cast<uint64_t>(std::numeric_limits<LeaseId>::max()));
   }
-  state_->mvcc.GrantLease(id, ttl, state_->clock.Now());
+  state_->mvcc.GrantLease(id, ttl, state_->clock.Monotonic());
   return LeaseGrant{id, ttl};
 }
 
@@ -250,12 +250,13 @@ absl::StatusOr<LeaseStatus> EmbeddedStore::LeaseTimeToLive(LeaseId id, bool with
   std::lock_guard lock(state_->mu);
   RETURN_IF_ERROR(state_->CheckOpen());
   RETURN_IF_ERROR(state_->ReapLocked());
-  return state_->mvcc.LeaseTimeToLive(id, with_keys, state_->clock.Now());
+  return state_->mvcc.LeaseTimeToLive(id, with_keys, state_->clock.Monotonic());
 }
 
 absl::StatusOr<std::unique_ptr<LeaseKeeper>> EmbeddedStore::KeepAlive(LeaseId id,
                                                                       KeepAliveOptions options) {
-  auto renew = [renewer = state_->renewer, id]() -> absl::StatusOr<std::chrono::seconds> {
+  // In process: a renewal never waits, so the budget does not matter.
+  auto renew = [renewer = state_->renewer, id](Millis) -> absl::StatusOr<std::chrono::seconds> {
     std::lock_guard lock(renewer->mu);
     if (renewer->state == nullptr) return Closing();
     return renewer->state->Renew(id);

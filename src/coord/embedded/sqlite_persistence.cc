@@ -145,7 +145,9 @@ absl::StatusOr<std::unique_ptr<SqlitePersistence>> SqlitePersistence::Open(const
     }
     RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL", "cannot enable WAL"));
   }
-  RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL", "cannot set synchronous"));
+  // FULL: an acknowledged change (a cursor, a dispatch) must survive a power
+  // or OS failure, or a restarted standalone server would fire again.
+  RETURN_IF_ERROR(exec("PRAGMA synchronous=FULL", "cannot set synchronous"));
 
   {
     Statement check;

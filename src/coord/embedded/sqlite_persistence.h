@@ -1,5 +1,5 @@
 // Internal to EmbeddedStore: the durable half. Unleased keys and the revision
-// counter live in a SQLite file (WAL, synchronous=NORMAL, exclusive locking:
+// counter live in a SQLite file (WAL, synchronous=FULL, exclusive locking:
 // one store per file at a time):
 //   meta(name TEXT PRIMARY KEY, value)   'schema' = kSchemaName, 'format' = 1,
 //                                        'revision' = the store's revision

@@ -314,6 +314,11 @@ absl::Status Client::Call(
         ++attempt;
         continue;
       }
+      // Sent, and the answer lost: the write may or may not have been
+      // applied. Never kUnavailable, which promises it was not.
+      return absl::UnknownError(
+          fmt::format("{} (outcome unknown: the write may have been applied; read before retrying)",
+                      std::string(status.message())));
     } else if (status.code() == absl::StatusCode::kDeadlineExceeded) {
       Rotate(index);  // a slow or stuck member: the next request tries another
     }

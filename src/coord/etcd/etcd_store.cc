@@ -47,7 +47,8 @@ struct Renewal {
 
 // One keep-alive round trip on a fresh LeaseKeepAlive stream: the TTL the
 // server granted, kNotFound when the lease is gone.
-absl::StatusOr<std::chrono::seconds> RenewOnce(Client& client, Renewal& renewal, LeaseId id) {
+absl::StatusOr<std::chrono::seconds> RenewOnce(Client& client, Renewal& renewal, LeaseId id,
+                                               Millis budget) {
   absl::Status last = absl::UnavailableError("etcd LeaseKeepAlive: no endpoint");
   bool reauthenticated = false;
   for (size_t attempt = 0; attempt < client.size();) {
@@ -55,7 +56,9 @@ absl::StatusOr<std::chrono::seconds> RenewOnce(Client& client, Renewal& renewal,
     const size_t index = client.current();
     Endpoint& endpoint = client.endpoint(index);
     const auto now = std::chrono::system_clock::now();
-    const auto deadline = now + client.options().request_timeout;
+    // Within the keeper's budget, so one stuck member cannot use up the
+    // lease's deadline before another is tried.
+    const auto deadline = now + std::min<Millis>(client.options().request_timeout, budget);
     if (!client.Connected(index, std::min(deadline, now + client.options().dial_timeout))) {
       last = absl::UnavailableError(
           fmt::format("etcd LeaseKeepAlive: {} not reachable", endpoint.address));
@@ -244,7 +247,9 @@ absl::StatusOr<std::unique_ptr<LeaseKeeper>> EtcdStore::KeepAlive(LeaseId id,
   auto renewal = std::make_shared<Renewal>();
   // The keeper may outlive the store: it shares the client, which answers
   // kCancelled once the store is gone.
-  auto renew = [client = impl_->client, renewal, id] { return RenewOnce(*client, *renewal, id); };
+  auto renew = [client = impl_->client, renewal, id](Millis budget) {
+    return RenewOnce(*client, *renewal, id, budget);
+  };
   auto cancel = [renewal] { renewal->Cancel(); };
   ASSIGN_OR_RETURN(std::unique_ptr<KeeperCore> keeper,
                    KeeperCore::Start(id, std::move(options), *impl_->client->options().clock,
