@@ -76,60 +76,56 @@ TEST(KeeperTest, LeaseGoneOnTheServerIsLostOnce) {
   EXPECT_EQ(lost, 1);
 }
 
-TEST(KeeperTest, BlockedRenewalsLoseTheLeaseAtTheDeadlineNotLater) {
-  FakeClock clock(kStart);
+// A keeper whose renewals succeed until `Block()`, then hang (a dead
+// connection) until the keeper cancels them.
+struct BlockingKeeper {
+  explicit BlockingKeeper(FakeClock& clock) {
+    std::shared_future<void> unblocked = unblock.get_future().share();
+    keeper = KeeperCore::Start(
+                 7, Options(&lost), clock,
+                 [this, unblocked](Millis) -> absl::StatusOr<seconds> {
+                   if (block) {
+                     unblocked.wait();
+                     return absl::CancelledError("cancelled");
+                   }
+                   return seconds(3);
+                 },
+                 [this] { unblock.set_value(); }, milliseconds(1))
+                 .value();
+  }
+  void Block() { block = true; }
+
   std::atomic<int> lost{0};
   std::atomic<bool> block{false};
   std::promise<void> unblock;
-  std::shared_future<void> unblocked = unblock.get_future().share();
-  auto keeper = KeeperCore::Start(
-                    7, Options(&lost), clock,
-                    [&, unblocked](Millis) -> absl::StatusOr<seconds> {
-                      if (block) {
-                        unblocked.wait();  // a dead connection
-                        return absl::CancelledError("cancelled");
-                      }
-                      return seconds(3);
-                    },
-                    [&] { unblock.set_value(); }, milliseconds(1))
-                    .value();
-  block = true;
+  std::unique_ptr<KeeperCore> keeper;  // last: destroyed (and joined) first
+};
+
+TEST(KeeperTest, BlockedRenewalsLoseTheLeaseAtTheDeadlineNotLater) {
+  FakeClock clock(kStart);
+  BlockingKeeper k(clock);
+  k.Block();
   // Deadline: 2.5 s after the last acknowledgement (at kStart).
   clock.Advance(milliseconds(2400));
   std::this_thread::sleep_for(milliseconds(30));
-  EXPECT_FALSE(keeper->lost());
-  EXPECT_EQ(lost, 0);
+  EXPECT_FALSE(k.keeper->lost());
+  EXPECT_EQ(k.lost, 0);
   clock.Advance(milliseconds(100));
-  EXPECT_TRUE(keeper->lost());  // at once, from the clock
-  EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
-  keeper.reset();  // the cancel function unblocks the renewal; no hang
+  EXPECT_TRUE(k.keeper->lost());  // at once, from the clock
+  EXPECT_TRUE(WaitUntil([&] { return k.lost == 1; }));
+  k.keeper.reset();  // the cancel function unblocks the renewal; no hang
 }
 
 // Regression: deadlines ran on the wall clock, so stepping it back (NTP, an
 // operator) kept a partitioned leader "alive" past its real deadline.
 TEST(KeeperTest, DeadlineIgnoresWallClockSteps) {
   FakeClock clock(kStart);
-  std::atomic<int> lost{0};
-  std::atomic<bool> block{false};
-  std::promise<void> unblock;
-  std::shared_future<void> unblocked = unblock.get_future().share();
-  auto keeper = KeeperCore::Start(
-                    7, Options(&lost), clock,
-                    [&, unblocked](Millis) -> absl::StatusOr<seconds> {
-                      if (block) {
-                        unblocked.wait();
-                        return absl::CancelledError("cancelled");
-                      }
-                      return seconds(3);
-                    },
-                    [&] { unblock.set_value(); }, milliseconds(1))
-                    .value();
-  block = true;
+  BlockingKeeper k(clock);
+  k.Block();
   clock.Set(kStart - seconds(3600));  // the wall clock jumps an hour back
   clock.Advance(milliseconds(2600));  // but 2.6 s really pass
-  EXPECT_TRUE(keeper->lost());
-  EXPECT_TRUE(WaitUntil([&] { return lost == 1; }));
-  keeper.reset();
+  EXPECT_TRUE(k.keeper->lost());
+  EXPECT_TRUE(WaitUntil([&] { return k.lost == 1; }));
 }
 
 TEST(KeeperTest, LostStaysLostEvenIfALateAcknowledgementArrives) {
