@@ -278,9 +278,9 @@ absl::Status Client::Authenticate(size_t first) {
   return status;
 }
 
-absl::Status Client::Call(
-    std::string_view what, Kind kind,
-    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& call) {
+absl::Status Client::Call(std::string_view what, Kind kind,
+                          const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& call,
+                          std::chrono::milliseconds timeout) {
   std::vector<std::string> failures;
   bool reauthenticated = false;
   for (size_t attempt = 0; attempt < size();) {
@@ -288,7 +288,7 @@ absl::Status Client::Call(
     const size_t index = current();
     Endpoint& endpoint = *endpoints_[index];
     const auto now = std::chrono::system_clock::now();
-    const auto deadline = now + options_.request_timeout;
+    const auto deadline = now + std::min(options_.request_timeout, timeout);
     if (!Connected(index, std::min(deadline, now + options_.dial_timeout))) {
       // Never sent: safe to try the next endpoint, for writes too.
       failures.push_back(fmt::format("{} not reachable", endpoint.address));

@@ -86,10 +86,12 @@ class Client {
   // unless another caller already did. OK when auth is off.
   absl::Status Reauthenticate(const std::string& stale);
 
-  // One unary request, with failover and retries as described above.
-  // `call(endpoint, context)` performs it and returns the gRPC status.
+  // One request, with failover and retries as described above.
+  // `call(endpoint, context)` performs it and returns the gRPC status. Each
+  // attempt gets the request timeout, or `timeout` when that is shorter.
   absl::Status Call(std::string_view what, Kind kind,
-                    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& call);
+                    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& call,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
 
  private:
   explicit Client(EtcdStoreOptions options) : options_(std::move(options)) {}

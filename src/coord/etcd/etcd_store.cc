@@ -35,7 +35,7 @@ namespace {
 // interrupt it.
 struct Renewal {
   std::mutex mu;
-  std::shared_ptr<grpc::ClientContext> context;
+  grpc::ClientContext* context = nullptr;  // set only while a round trip runs
   bool cancelled = false;
 
   void Cancel() {
@@ -45,69 +45,39 @@ struct Renewal {
   }
 };
 
-// One keep-alive round trip on a fresh LeaseKeepAlive stream: the TTL the
-// server granted, kNotFound when the lease is gone.
+// One keep-alive round trip on a fresh LeaseKeepAlive stream, through
+// Client::Call's failover (idempotent, so retried like a read) within the
+// keeper's budget, so one stuck member cannot use up the lease's deadline
+// before another is tried: the TTL the server granted, kNotFound when the
+// lease is gone.
 absl::StatusOr<std::chrono::seconds> RenewOnce(Client& client, Renewal& renewal, LeaseId id,
                                                Millis budget) {
-  absl::Status last = absl::UnavailableError("etcd LeaseKeepAlive: no endpoint");
-  bool reauthenticated = false;
-  for (size_t attempt = 0; attempt < client.size();) {
-    if (client.closed()) return absl::CancelledError("etcd LeaseKeepAlive: the store is closing");
-    const size_t index = client.current();
-    Endpoint& endpoint = client.endpoint(index);
-    const auto now = std::chrono::system_clock::now();
-    // Within the keeper's budget, so one stuck member cannot use up the
-    // lease's deadline before another is tried.
-    const auto deadline = now + std::min<Millis>(client.options().request_timeout, budget);
-    if (!client.Connected(index, std::min(deadline, now + client.options().dial_timeout))) {
-      last = absl::UnavailableError(
-          fmt::format("etcd LeaseKeepAlive: {} not reachable", endpoint.address));
-      client.Rotate(index);
-      ++attempt;
-      continue;
-    }
-    auto context = std::make_shared<grpc::ClientContext>();
-    context->set_deadline(deadline);
-    const std::string token = client.AddAuth(*context);
-    {
-      std::lock_guard lock(renewal.mu);
-      if (renewal.cancelled) return absl::CancelledError("etcd LeaseKeepAlive: stopped");
-      renewal.context = context;
-    }
-    auto stream = endpoint.lease->LeaseKeepAlive(context.get());
-    etcdserverpb::LeaseKeepAliveRequest request;
-    request.set_id(id);
-    etcdserverpb::LeaseKeepAliveResponse response;
-    const bool answered = stream->Write(request) && stream->Read(&response);
-    if (answered) stream->WritesDone();
-    const grpc::Status s = stream->Finish();
-    {
-      std::lock_guard lock(renewal.mu);
-      renewal.context = nullptr;
-    }
-    if (answered) {
-      if (response.ttl() <= 0) {
-        return absl::NotFoundError(
-            fmt::format("etcd: lease {} not found (expired or revoked)", id));
-      }
-      return std::chrono::seconds(response.ttl());
-    }
-    if (!reauthenticated && client.NeedsReauth(s)) {
-      reauthenticated = true;
-      RETURN_IF_ERROR(client.Reauthenticate(token));
-      continue;
-    }
-    absl::Status status = FromGrpc(s, "LeaseKeepAlive", endpoint.address);
-    if (status.code() == absl::StatusCode::kUnavailable) {
-      client.Rotate(index);  // idempotent: try the next endpoint
-      last = std::move(status);
-      ++attempt;
-      continue;
-    }
-    if (status.code() == absl::StatusCode::kDeadlineExceeded) client.Rotate(index);
-    return status;
+  etcdserverpb::LeaseKeepAliveResponse response;
+  RETURN_IF_ERROR(client.Call(
+      "LeaseKeepAlive", Kind::kRead,
+      [&](Endpoint& e, grpc::ClientContext& context) {
+        {
+          std::lock_guard lock(renewal.mu);
+          if (renewal.cancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "stopped");
+          renewal.context = &context;
+        }
+        auto stream = e.lease->LeaseKeepAlive(&context);
+        etcdserverpb::LeaseKeepAliveRequest request;
+        request.set_id(id);
+        const bool answered = stream->Write(request) && stream->Read(&response);
+        if (answered) stream->WritesDone();
+        const grpc::Status s = stream->Finish();
+        {
+          std::lock_guard lock(renewal.mu);
+          renewal.context = nullptr;
+        }
+        return answered ? grpc::Status::OK : s;
+      },
+      budget));
+  if (response.ttl() <= 0) {
+    return absl::NotFoundError(fmt::format("etcd: lease {} not found (expired or revoked)", id));
   }
-  return last;
+  return std::chrono::seconds(response.ttl());
 }
 
 bool ReadOnly(const std::vector<Op>& ops) {
