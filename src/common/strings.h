@@ -9,7 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace forest {
+
+// Between the two string_view types (no copy), for absl containers keyed by
+// strings and for Status messages.
+inline absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view FromAbsl(absl::string_view s) { return {s.data(), s.size()}; }
 
 // Splits on `sep`; keeps empty pieces ("a,,b" -> {"a", "", "b"}).
 std::vector<std::string_view> Split(std::string_view s, char sep);

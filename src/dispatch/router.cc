@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+
 namespace forest::dispatch {
 namespace {
 
@@ -45,13 +47,11 @@ std::vector<size_t> Router::Candidates(std::span<const LiveWorker> workers,
 }
 
 size_t Router::NextRoundRobin(std::string_view job_id, size_t n) {
-  uint64_t& count = round_robin_[absl::string_view(job_id.data(), job_id.size())];
+  uint64_t& count = round_robin_[ToAbsl(job_id)];
   return static_cast<size_t>(count++ % n);
 }
 
-void Router::Forget(std::string_view job_id) {
-  round_robin_.erase(absl::string_view(job_id.data(), job_id.size()));
-}
+void Router::Forget(std::string_view job_id) { round_robin_.erase(ToAbsl(job_id)); }
 
 std::vector<Pick> Router::Route(model::Routing routing, std::string_view job_id,
                                 std::span<const LiveWorker> workers, std::string_view avoid) {

@@ -1,24 +1,19 @@
 #include "scheduler/plan_table.h"
 
 #include "common/check.h"
+#include "common/strings.h"
 
 namespace forest::scheduler {
-namespace {
-
-absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-}  // namespace
-
 PlanTable::PlanTable() : index_(0, IdHash{&slots_}, IdEq{&slots_}) {}
 
 size_t PlanTable::IdHash::operator()(uint32_t slot) const {
-  return absl::Hash<absl::string_view>{}(Key((*slots)[slot].job_id));
+  return absl::Hash<absl::string_view>{}(ToAbsl((*slots)[slot].job_id));
 }
 size_t PlanTable::IdHash::operator()(absl::string_view id) const {
   return absl::Hash<absl::string_view>{}(id);
 }
 bool PlanTable::IdEq::operator()(uint32_t a, absl::string_view b) const {
-  return Key((*slots)[a].job_id) == b;
+  return ToAbsl((*slots)[a].job_id) == b;
 }
 
 std::optional<Time> PlanTable::FirstFire(const cron::Schedule& schedule, Time after,
@@ -38,7 +33,7 @@ bool PlanTable::Upsert(std::string_view job_id, cron::Schedule schedule, Time af
     Remove(job_id);
     return false;
   }
-  const auto it = index_.find(Key(job_id));
+  const auto it = index_.find(ToAbsl(job_id));
   if (it != index_.end()) {
     Slot& slot = slots_[*it];
     slot.schedule = std::move(schedule);
@@ -71,7 +66,7 @@ bool PlanTable::Upsert(std::string_view job_id, cron::Schedule schedule, Time af
 }
 
 bool PlanTable::Remove(std::string_view job_id) {
-  const auto it = index_.find(Key(job_id));
+  const auto it = index_.find(ToAbsl(job_id));
   if (it == index_.end()) return false;
   const uint32_t slot = *it;
   index_.erase(it);
@@ -86,7 +81,7 @@ std::optional<Time> PlanTable::NextDue() const {
 }
 
 std::optional<Time> PlanTable::Next(std::string_view job_id) const {
-  const auto it = index_.find(Key(job_id));
+  const auto it = index_.find(ToAbsl(job_id));
   if (it == index_.end()) return std::nullopt;
   return slots_[*it].next;
 }
@@ -100,7 +95,7 @@ size_t PlanTable::TakeDue(Time now, size_t max, std::vector<Fire>& out) {
     ++taken;
     const std::optional<Time> following = slot.schedule.Next(slot.next);
     if (!following || *following >= slot.end_at) {
-      index_.erase(Key(slot.job_id));
+      index_.erase(ToAbsl(slot.job_id));
       EraseFromHeap(0);
       FreeSlot(index);
       continue;

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "common/time_zone.h"
 #include "cron/cron.h"
@@ -39,11 +40,8 @@ bool NextColumn(std::string_view& rest, std::string_view& column) {
   return true;
 }
 
-// The message of a status as a std::string_view (Debian's Abseil has its own
-// string_view type, not std::string_view).
-std::string_view Message(const absl::Status& status) {
-  return std::string_view(status.message().data(), status.message().size());
-}
+// The message of a status as a std::string_view.
+std::string_view Message(const absl::Status& status) { return forest::FromAbsl(status.message()); }
 
 // One output line never contains a newline or a tab after its first column.
 void AppendSanitized(std::string& out, std::string_view text) {
