@@ -50,24 +50,24 @@ std::chrono::seconds TimeZone::OffsetAt(SysSeconds t) const {
 TimeZone::Resolution TimeZone::Resolve(LocalSeconds local) const {
   if (utc_) {
     const SysSeconds t(local.time_since_epoch());
-    return {Resolution::kUnique, t, t, local};
+    return {Resolution::kUnique, t, local};
   }
   const absl::TimeZone::TimeInfo info = tz_.At(ToCivil(local));
   switch (info.kind) {
     case absl::TimeZone::TimeInfo::SKIPPED:
       // `trans` is the first instant after the gap.
-      return {Resolution::kNonexistent, FromAbsl(info.trans), FromAbsl(info.trans), local};
+      return {Resolution::kNonexistent, FromAbsl(info.trans), local};
     case absl::TimeZone::TimeInfo::REPEATED: {
       const SysSeconds first = FromAbsl(info.pre);
       // The repeated wall times end at the transition read with the offset
       // in force before it (the earlier occurrence's offset).
       const std::chrono::seconds pre_offset = local.time_since_epoch() - first.time_since_epoch();
       const LocalSeconds repeat_end(FromAbsl(info.trans).time_since_epoch() + pre_offset);
-      return {Resolution::kAmbiguous, first, FromAbsl(info.post), repeat_end};
+      return {Resolution::kAmbiguous, first, repeat_end};
     }
     case absl::TimeZone::TimeInfo::UNIQUE:
     default:
-      return {Resolution::kUnique, FromAbsl(info.pre), FromAbsl(info.pre), local};
+      return {Resolution::kUnique, FromAbsl(info.pre), local};
   }
 }
 

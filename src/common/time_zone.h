@@ -26,8 +26,6 @@ class TimeZone {
     // kUnique: the instant. kNonexistent: the first instant after the gap
     // (the transition). kAmbiguous: the first of the two occurrences.
     SysSeconds first;
-    // kAmbiguous: the second occurrence. Otherwise equal to `first`.
-    SysSeconds second;
     // kAmbiguous: the first local wall time after the repeated interval.
     LocalSeconds repeat_end;
   };

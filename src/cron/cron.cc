@@ -41,6 +41,9 @@ constexpr void CivilFromDays(int64_t z, int& year, int& month, int& day) {
   day = static_cast<int>(d);
 }
 
+// Division rounding toward negative infinity (instants before 1970 too).
+constexpr int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 constexpr bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 constexpr unsigned DaysInMonth(int y, unsigned m) {
@@ -216,11 +219,9 @@ std::optional<Schedule::Civil> Schedule::NextCivil(Civil c) const {
 
 std::optional<Time> Schedule::Next(Time after) const {
   if (every_.count() > 0) {
-    // Multiples of the interval since the epoch (floor division, also before 1970).
-    const int64_t n = after.time_since_epoch().count();
+    // Multiples of the interval since the epoch.
     const int64_t d = every_.count();
-    const int64_t k = n >= 0 ? n / d : -((-n + d - 1) / d);
-    return Time(Millis((k + 1) * d));
+    return Time(Millis((FloorDiv(after.time_since_epoch().count(), d) + 1) * d));
   }
   if (!can_fire_) return std::nullopt;
 
@@ -235,7 +236,7 @@ std::optional<Time> Schedule::Next(Time after) const {
   // A few turns at most: one more for each repeated (fall-back) interval skipped.
   for (int turn = 0; turn < 8; ++turn) {
     const int64_t secs = local.time_since_epoch().count();
-    const int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    const int64_t days = FloorDiv(secs, 86400);
     const int64_t tod = secs - days * 86400;
     Civil c{};
     CivilFromDays(days, c.year, c.month, c.day);
