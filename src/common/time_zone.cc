@@ -20,6 +20,12 @@ LocalSeconds FromCivil(absl::CivilSecond c) {
 
 }  // namespace
 
+TimeZone TimeZone::Local() {
+  const absl::TimeZone tz = absl::LocalTimeZone();
+  if (tz == absl::UTCTimeZone()) return TimeZone();
+  return TimeZone(tz);
+}
+
 absl::StatusOr<TimeZone> TimeZone::Load(std::string_view name) {
   if (name == "UTC" || name == "Etc/UTC" || name == "Z" || name == "GMT" || name == "Etc/GMT" ||
       name == "Universal" || name == "Zulu") {

@@ -36,6 +36,9 @@ class TimeZone {
   // Looks up an IANA name ("Europe/London"); "UTC", "Etc/UTC", "Z" and "GMT"
   // give UTC. InvalidArgument names the zone when it is unknown.
   static absl::StatusOr<TimeZone> Load(std::string_view name);
+  // The machine's zone ($TZ, else /etc/localtime; UTC when neither loads):
+  // the zone of the original forest's "2006-01-02 15:04:05" timestamps.
+  static TimeZone Local();
 
   bool is_utc() const { return utc_; }
   std::string name() const;
