@@ -65,6 +65,13 @@ bool PlanTable::Upsert(std::string_view job_id, cron::Schedule schedule, Time af
   return true;
 }
 
+void PlanTable::Clear() {
+  index_.clear();
+  heap_.clear();
+  free_.clear();
+  slots_.clear();
+}
+
 bool PlanTable::Remove(std::string_view job_id) {
   const auto it = index_.find(ToAbsl(job_id));
   if (it == index_.end()) return false;

@@ -44,6 +44,8 @@ class PlanTable {
   bool Upsert(std::string_view job_id, cron::Schedule schedule, Time after,
               std::optional<Time> start_at = std::nullopt,
               std::optional<Time> end_at = std::nullopt);
+  // Forgets every job.
+  void Clear();
   // Forgets the job; false if it was not planned.
   bool Remove(std::string_view job_id);
 
