@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (missing packages only), builds Forest (release)
-# and runs it with the given arguments: `scripts/run.sh cron next '*/5 * * * *'`.
+# and runs it with the given arguments: `scripts/run.sh cron next '*/5 * * * *'`;
+# with none, `forest server` (standalone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,6 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target forest >&2
 
 if (($# == 0)); then
-  # TODO(issue 4): default to `server` (standalone, UI on :2856) once it exists.
-  set -- --help
+  set -- server  # standalone: data in ./forest-data, stops on Ctrl-C
 fi
 exec build/release/apps/forest/forest "$@"

@@ -1,8 +1,11 @@
 #include "cli/cli.h"
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/drop_in.h"
 #include "cli/version.h"
 
 namespace forest::cli {
@@ -22,8 +25,14 @@ int Main(int argc, char** argv) {
   int exit_code = 0;
   AddVersionCommand(app, exit_code);
   AddCronCommands(app, exit_code);
+  AddServerCommand(app, exit_code);
+  // The original's command line (no subcommand, `-flag value`) runs `server`.
+  std::vector<std::string> args =
+      TranslateDropIn(std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc));
+  std::vector<const char*> translated{argc > 0 ? argv[0] : "forest"};
+  for (const std::string& a : args) translated.push_back(a.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(translated.size()), translated.data());
   } catch (const CLI::ParseError& e) {
     // Prints the help for --help, the message otherwise.
     return app.exit(e) == 0 ? 0 : 2;

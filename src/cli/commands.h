@@ -8,6 +8,7 @@ namespace forest::cli {
 // Each Add* registers its subcommands on `app`. A subcommand's callback runs
 // the command and stores its exit status in `exit_code`.
 void AddCronCommands(CLI::App& app, int& exit_code);
+void AddServerCommand(CLI::App& app, int& exit_code);
 void AddVersionCommand(CLI::App& app, int& exit_code);
 
 }  // namespace forest::cli

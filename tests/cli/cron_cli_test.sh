@@ -103,7 +103,7 @@ OUT
 )" "" -- cron explain '0 0 0 30 2 *'
 expect "explain bad input" 2 "" "field 1 (minute): 'x' is not a number" \
   -- cron explain 'x * * * *'
-expect "no subcommand" 2 "" "subcommand" --
+# (`forest` with no arguments starts the server: server_cli_test.sh.)
 expect "unknown subcommand" 2 "" "" -- frobnicate
 
 out=$("$forest" version)

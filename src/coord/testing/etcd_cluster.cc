@@ -94,27 +94,6 @@ struct Member {
   pid_t pid = -1;
 };
 
-// Free loopback ports (held open together, so they are distinct).
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < n; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      if (fd >= 0) close(fd);
-      continue;
-    }
-    fds.push_back(fd);
-    ports.push_back(ntohs(addr.sin_port));
-  }
-  for (const int fd : fds) close(fd);
-  return ports;
-}
-
 std::string Tail(const std::string& path, size_t lines) {
   std::ifstream in(path);
   std::deque<std::string> last;
@@ -174,6 +153,28 @@ absl::Status MakeCertificates(const std::string& dir) {
 }
 
 }  // namespace
+
+// Free loopback ports (held open together, so they are distinct).
+std::vector<int> FreeLoopbackPorts(int n) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    fds.push_back(fd);
+    ports.push_back(ntohs(addr.sin_port));
+  }
+  for (const int fd : fds) close(fd);
+  return ports;
+}
+
 
 struct EtcdCluster::Impl {
   std::string dir;
@@ -315,7 +316,7 @@ struct EtcdCluster::Impl {
     dir = buffer.data();
 
     if (tls) RETURN_IF_ERROR(MakeCertificates(dir));
-    const std::vector<int> ports = FreePorts(2 * n);
+    const std::vector<int> ports = FreeLoopbackPorts(2 * n);
     if (ports.size() != size_t(2 * n)) return absl::InternalError("no free loopback ports");
     std::string initial;
     for (int i = 0; i < n; ++i) {

@@ -11,6 +11,9 @@
 
 namespace forest::coord::testing {
 
+// `n` distinct free loopback TCP ports (free when the call returns).
+std::vector<int> FreeLoopbackPorts(int n);
+
 struct EtcdClusterOptions {
   int members = 1;
   // Clients must speak TLS and present a certificate signed by a throwaway

@@ -1,0 +1,175 @@
+// `forest server`: runs a scheduler node until SIGINT or SIGTERM, then
+// resigns (another node leads at once) and exits 0. Standalone by default;
+// `--etcd-endpoints` for a cluster. Every flag also reads FOREST_<NAME>.
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/drop_in.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "server/server.h"
+
+namespace forest::cli {
+namespace {
+
+// The flags as typed; durations and lists are parsed after CLI11.
+struct ServerArgs {
+  std::string etcd_endpoints;
+  std::string etcd_dial_timeout = "5s";
+  std::string etcd_user;
+  std::string etcd_password;
+  std::string etcd_cacert;
+  std::string etcd_cert;
+  std::string etcd_key;
+  std::string http_address = ":2856";
+  std::string node_id;
+  std::string data_dir = "forest-data";
+  std::string lease_ttl = "5s";
+  std::string misfire_threshold = "60s";
+  std::string db_url;
+  std::string log_level = "info";
+};
+
+// Turns the flags into options; on a bad value prints why and answers nullopt.
+std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
+  const auto fail = [](std::string_view flag, const absl::Status& s) {
+    std::cerr << "forest server: invalid " << flag << ": " << s.message() << "\n";
+    return std::nullopt;
+  };
+  server::ServerOptions o;
+  const std::string_view endpoints = Trim(args.etcd_endpoints);
+  if (!endpoints.empty() && endpoints != "none") {
+    for (const std::string_view e : Split(endpoints, ',')) {
+      if (!Trim(e).empty()) o.etcd_endpoints.emplace_back(Trim(e));
+    }
+  }
+  auto dial = ParseDuration(args.etcd_dial_timeout, std::chrono::seconds(1));
+  if (!dial.ok()) return fail("--etcd-dial-timeout", dial.status());
+  if (dial->count() <= 0) {
+    return fail("--etcd-dial-timeout", absl::InvalidArgumentError("must be positive"));
+  }
+  o.etcd_dial_timeout = *dial;
+  o.etcd_user = args.etcd_user;
+  o.etcd_password = args.etcd_password;
+  o.etcd_ca_file = args.etcd_cacert;
+  o.etcd_cert_file = args.etcd_cert;
+  o.etcd_key_file = args.etcd_key;
+  if (const absl::Status s = server::ValidateHttpAddress(args.http_address); !s.ok()) {
+    return fail("--http-address", s);
+  }
+  o.http_address = args.http_address;
+  o.node_id = args.node_id;
+  if (o.etcd_endpoints.empty() && args.data_dir.empty()) {
+    return fail("--data-dir", absl::InvalidArgumentError("empty"));
+  }
+  o.data_dir = args.data_dir;
+  auto ttl = ParseDuration(args.lease_ttl, std::chrono::seconds(1));
+  if (!ttl.ok()) return fail("--lease-ttl", ttl.status());
+  if (ttl->count() % 1000 != 0 || *ttl < std::chrono::seconds(1)) {
+    return fail("--lease-ttl", absl::InvalidArgumentError(
+                                   "must be a whole number of seconds, at least 1s (etcd leases "
+                                   "count in seconds)"));
+  }
+  o.lease_ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+  auto misfire = ParseDuration(args.misfire_threshold, std::chrono::seconds(1));
+  if (!misfire.ok()) return fail("--misfire-threshold", misfire.status());
+  o.misfire_threshold = *misfire;
+  if (!args.db_url.empty()) {
+    if (auto db = server::DescribeDbUrl(args.db_url); !db.ok()) return fail("--db-url", db.status());
+  }
+  o.db_url = args.db_url;
+  return o;
+}
+
+std::string Describe(const server::Server& s) {
+  const server::ServerOptions& o = s.options();
+  if (s.standalone()) return fmt::format("standalone (data directory {})", o.data_dir);
+  return fmt::format("cluster (etcd {})", Join(o.etcd_endpoints, ","));
+}
+
+int RunServer(const ServerArgs& args) {
+  if (const absl::Status s = InitLogging(args.log_level); !s.ok()) {
+    std::cerr << "forest server: invalid --log-level: " << s.message() << "\n";
+    return 2;
+  }
+  std::optional<server::ServerOptions> options = ToOptions(args);
+  if (!options) return 2;
+
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // the signals wait for sigwait below (no work in a signal handler).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
+
+  auto started = server::Server::Start(*std::move(options));
+  if (!started.ok()) {
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    std::cerr << "forest server: cannot start: " << started.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<server::Server> srv = *std::move(started);
+  spdlog::info("forest server: {}, node id {}", Describe(*srv), srv->options().node_id);
+  spdlog::info(
+      "forest server: HTTP address {} (the HTTP API and UI come with a later issue: nothing "
+      "listens yet)",
+      srv->options().http_address);
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  spdlog::info("forest server: {}, stopping (resigning leadership)", strsignal(sig));
+  srv->Stop();
+  srv.reset();
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  spdlog::info("forest server: stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddServerCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ServerArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "server",
+      "Run a scheduler node until SIGINT/SIGTERM (standalone unless --etcd-endpoints is given)");
+  const auto add = [&](const std::string& names, std::string& value, const std::string& env,
+                       const std::string& help) {
+    cmd->add_option(names, value, help)->envname("FOREST_" + env)->capture_default_str();
+  };
+  add("--etcd-endpoints", args->etcd_endpoints, "ETCD_ENDPOINTS",
+      "etcd endpoints, comma separated; empty or 'none' = standalone (embedded store)");
+  add("--etcd-dial-timeout,--etcd-dailtimeout", args->etcd_dial_timeout, "ETCD_DIAL_TIMEOUT",
+      "How long to wait for etcd: seconds, or a duration (500ms, 5s)");
+  add("--etcd-user", args->etcd_user, "ETCD_USER", "etcd user (authentication)");
+  add("--etcd-password", args->etcd_password, "ETCD_PASSWORD", "etcd password");
+  add("--etcd-cacert", args->etcd_cacert, "ETCD_CACERT", "CA file (PEM): talk TLS to etcd");
+  add("--etcd-cert", args->etcd_cert, "ETCD_CERT", "client certificate (PEM) for etcd");
+  add("--etcd-key", args->etcd_key, "ETCD_KEY", "client key (PEM) for etcd");
+  add("--http-address", args->http_address, "HTTP_ADDRESS",
+      "host:port or :port of the HTTP API and UI");
+  add("--node-id", args->node_id, "NODE_ID",
+      "this node's id (default: the first non-loopback IPv4 address)");
+  add("--data-dir", args->data_dir, "DATA_DIR", "standalone: directory of forest.db");
+  add("--lease-ttl", args->lease_ttl, "LEASE_TTL",
+      "TTL of the node's and the leader's leases (whole seconds): how fast a dead leader is "
+      "replaced");
+  add("--misfire-threshold", args->misfire_threshold, "MISFIRE_THRESHOLD",
+      "fires later than this follow the job's misfire policy");
+  add("--db-url", args->db_url, "DB_URL",
+      "history database: a Go MySQL DSN or a mysql://, postgres://, sqlite:// URL (not used yet)");
+  add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
+  cmd->callback([args, &exit_code] { exit_code = RunServer(*args); });
+}
+
+}  // namespace forest::cli

@@ -1,0 +1,259 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "coord/embedded/embedded_store.h"
+#include "coord/etcd/etcd_store.h"
+#include "model/job.h"
+#include "model/keys.h"
+
+namespace forest::server {
+namespace {
+
+constexpr std::string_view kLocalGroup = "local";
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Creates the group of the embedded worker unless it exists (an operator's
+// edits of it are kept).
+absl::Status EnsureLocalGroup(coord::Store& store) {
+  const std::string key = std::string(model::keys::kGroupPrefix) + std::string(kLocalGroup);
+  model::Group group;
+  group.name = std::string(kLocalGroup);
+  group.remark = "embedded worker (standalone)";
+  coord::TxnRequest txn;
+  txn.compare.push_back(coord::Compare::Absent(key));
+  txn.success.push_back(coord::PutRequest{key, group.ToJson(), 0, false});
+  ASSIGN_OR_RETURN(const coord::TxnResponse created, store.Txn(txn));
+  if (created.succeeded) spdlog::info("server: created group {}", kLocalGroup);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<coord::Store>> OpenStore(const ServerOptions& o) {
+  if (o.etcd_endpoints.empty()) {
+    coord::EmbeddedStoreOptions eo;
+    eo.sqlite_path = (std::filesystem::path(o.data_dir) / "forest.db").string();
+    ASSIGN_OR_RETURN(std::unique_ptr<coord::EmbeddedStore> store,
+                     coord::EmbeddedStore::Open(std::move(eo)));
+    RETURN_IF_ERROR(EnsureLocalGroup(*store));
+    spdlog::info(
+        "server: standalone; the embedded worker of group {} comes with the worker runtime (a "
+        "later issue): until then no worker runs jobs here",
+        kLocalGroup);
+    return std::unique_ptr<coord::Store>(std::move(store));
+  }
+  coord::EtcdStoreOptions eo;
+  eo.endpoints = o.etcd_endpoints;
+  eo.dial_timeout = o.etcd_dial_timeout;
+  eo.user = o.etcd_user;
+  eo.password = o.etcd_password;
+  eo.ca_file = o.etcd_ca_file;
+  eo.cert_file = o.etcd_cert_file;
+  eo.key_file = o.etcd_key_file;
+  ASSIGN_OR_RETURN(std::unique_ptr<coord::EtcdStore> store, coord::EtcdStore::Connect(eo));
+  return std::unique_ptr<coord::Store>(std::move(store));
+}
+
+}  // namespace
+
+// An exclusive flock on DATA_DIR/LOCK: two processes on one embedded store
+// would each believe they alone lead.
+class Server::DataDirLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<DataDirLock>> Acquire(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          fmt::format("cannot create the data directory {}: {}", dir, ec.message()));
+    }
+    const std::string path = (std::filesystem::path(dir) / "LOCK").string();
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return absl::UnavailableError(
+          fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(fmt::format(
+            "the data directory {} is in use by another forest server", dir));
+      }
+      return absl::UnavailableError(fmt::format("cannot lock {}: {}", path, std::strerror(err)));
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  }
+  ~DataDirLock() { close(fd_); }  // releases the lock
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  const int fd_;
+};
+
+absl::StatusOr<std::string> DefaultNodeId() {
+  ifaddrs* addrs = nullptr;
+  if (getifaddrs(&addrs) == 0) {
+    std::string found;
+    for (const ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+      if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+      char text[INET_ADDRSTRLEN] = {};
+      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+      if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) == nullptr) continue;
+      found = text;
+      break;
+    }
+    freeifaddrs(addrs);
+    if (!found.empty()) return found;
+  }
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') return std::string(host);
+  return std::string("127.0.0.1");
+}
+
+absl::Status ValidateHttpAddress(std::string_view address) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid http address '{}': {} (expected host:port or :port, port 1-65535)", address, why));
+  };
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return bad("no port");
+  const std::string_view host = address.substr(0, colon);
+  const std::string_view port = address.substr(colon + 1);
+  if (!AllDigits(port) || port.size() > 5) return bad("the port is not a number");
+  const int number = std::stoi(std::string(port));
+  if (number < 1 || number > 65535) return bad("the port is out of range");
+  if (host.find_first_of(" \t/") != std::string_view::npos) return bad("bad host");
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad("bad IPv6 host");
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad("an IPv6 host needs brackets");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DescribeDbUrl(std::string_view url) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid db url: {} (expected a Go MySQL DSN such as "
+        "user:password@tcp(127.0.0.1:3306)/forest?charset=utf8, or mysql://, postgres:// or "
+        "sqlite:// URL)",
+        why));
+  };
+  if (url.empty()) return bad("empty");
+  const std::string_view no_query = url.substr(0, url.find('?'));
+  if (const size_t sep = no_query.find("://"); sep != std::string_view::npos) {
+    const std::string_view scheme = no_query.substr(0, sep);
+    const std::string_view rest = no_query.substr(sep + 3);
+    if (scheme == "sqlite" || scheme == "sqlite3") {
+      if (rest.empty()) return bad("no sqlite file");
+      return fmt::format("sqlite {}", rest);
+    }
+    if (scheme != "mysql" && scheme != "postgres" && scheme != "postgresql") {
+      return bad(fmt::format("unknown scheme '{}'", scheme));
+    }
+    const size_t slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    const std::string_view db = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    const size_t at = authority.rfind('@');
+    const std::string_view host =
+        at == std::string_view::npos ? authority : authority.substr(at + 1);
+    if (host.empty()) return bad("no host");
+    if (db.empty()) return bad("no database name");
+    std::string out = fmt::format("{} {}/{}", scheme == "mysql" ? "mysql" : "postgres", host, db);
+    if (at != std::string_view::npos) {
+      out += fmt::format(" as {}", authority.substr(0, std::min(at, authority.find(':'))));
+    }
+    return out;
+  }
+  // Go's MySQL DSN: [user[:password]@][net[(addr)]]/dbname[?params]. As the
+  // Go driver does: the last '/' ends the address (a password may hold one),
+  // the last '@' before it ends the user part.
+  const size_t slash = no_query.rfind('/');
+  if (slash == std::string_view::npos) return bad("no '/' before the database name");
+  const std::string_view before = no_query.substr(0, slash);
+  const std::string_view db = no_query.substr(slash + 1);
+  const size_t at = before.rfind('@');
+  const std::string_view user_part = at == std::string_view::npos ? "" : before.substr(0, at);
+  std::string_view address = at == std::string_view::npos ? before : before.substr(at + 1);
+  if (address.empty()) address = "tcp(127.0.0.1:3306)";
+  if (const size_t open = address.find('('); open != std::string_view::npos) {
+    if (address.back() != ')' || open == 0) return bad("unbalanced parentheses in the address");
+  }
+  std::string out = fmt::format("mysql {}/{}", address, db);
+  if (!user_part.empty()) out += fmt::format(" as {}", user_part.substr(0, user_part.find(':')));
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  RETURN_IF_ERROR(ValidateHttpAddress(options.http_address));
+  if (options.lease_ttl < std::chrono::seconds(1)) {
+    return absl::InvalidArgumentError("the lease TTL must be at least 1s");
+  }
+  if (options.misfire_threshold < std::chrono::milliseconds(0)) {
+    return absl::InvalidArgumentError("the misfire threshold must not be negative");
+  }
+  if (!options.db_url.empty()) {
+    ASSIGN_OR_RETURN(const std::string db, DescribeDbUrl(options.db_url));
+    spdlog::info("server: history database {} (not used yet: history comes with a later issue)",
+                 db);
+  }
+  if (options.node_id.empty()) {
+    ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
+  }
+  if (options.etcd_endpoints.empty() && options.data_dir.empty()) {
+    return absl::InvalidArgumentError("standalone mode needs a data directory");
+  }
+  std::unique_ptr<DataDirLock> lock;
+  if (options.etcd_endpoints.empty()) {
+    ASSIGN_OR_RETURN(lock, DataDirLock::Acquire(options.data_dir));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<coord::Store> store, OpenStore(options));
+
+  scheduler::NodeOptions no;
+  no.leader.node_id = options.node_id;
+  no.leader.misfire_threshold = options.misfire_threshold;
+  no.lease_ttl = options.lease_ttl;
+  // The margin must leave room to renew: a quarter of short TTLs, 1 s of long ones.
+  no.safety_margin = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(1000),
+      std::chrono::duration_cast<std::chrono::milliseconds>(options.lease_ttl) / 4);
+  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Node> node,
+                   scheduler::Node::Start(*store, std::move(no)));
+  return std::unique_ptr<Server>(
+      new Server(std::move(options), std::move(lock), std::move(store), std::move(node)));
+}
+
+Server::Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
+               std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node)
+    : options_(std::move(options)),
+      lock_(std::move(lock)),
+      store_(std::move(store)),
+      node_(std::move(node)) {}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() { node_->Stop(); }
+
+scheduler::NodeStatus Server::status() const { return node_->status(); }
+
+}  // namespace forest::server

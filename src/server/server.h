@@ -1,0 +1,99 @@
+// The composition root: builds a scheduler node from options. Standalone
+// (no etcd endpoints): an embedded store persisted to SQLite in the data
+// directory, and the group `local` for the embedded worker. Cluster: an
+// EtcdStore. Either way a scheduler::Node on top, which registers, keeps its
+// view and campaigns for leadership.
+//
+// Not here yet: the HTTP API (http_address is validated, nothing listens),
+// the embedded worker (worker runtime issue) and the history database
+// (db_url is parsed and reported, not used).
+//
+// Threads: Start returns once the node runs; the node's and the store's
+// threads are the server's. Public methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "coord/store.h"
+#include "scheduler/node.h"
+
+namespace forest::server {
+
+struct ServerOptions {
+  // etcd client endpoints ("127.0.0.1:2379", "https://..."); empty = standalone.
+  std::vector<std::string> etcd_endpoints;
+  // How long to wait for an endpoint to answer. Default 5 s.
+  std::chrono::milliseconds etcd_dial_timeout{5000};
+  // etcd authentication when set. Default: none.
+  std::string etcd_user;
+  std::string etcd_password;
+  // TLS to etcd when etcd_ca_file is set (PEM files). Default: plain text.
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
+  // host:port or :port of the HTTP API (not served yet). Default ":2856".
+  std::string http_address = ":2856";
+  // This node's id. Default (empty): DefaultNodeId().
+  std::string node_id;
+  // Standalone: where forest.db lives (created if missing). Default
+  // "forest-data" in the working directory.
+  std::string data_dir = "forest-data";
+  // TTL of the node's and the leader's leases. Default 5 s.
+  std::chrono::seconds lease_ttl{5};
+  // Fires later than this follow the job's misfire policy. Default 60 s.
+  std::chrono::milliseconds misfire_threshold{60000};
+  // The history database (a Go MySQL DSN as the original's, or a URL);
+  // parsed and reported, not used yet. Default: none.
+  std::string db_url;
+};
+
+class Server {
+ public:
+  // InvalidArgument for bad options (http_address, db_url, lease_ttl);
+  // kUnavailable when etcd or the data directory cannot be reached;
+  // FailedPrecondition when another process runs on the data directory; the
+  // node's errors (AlreadyExists: a live node has this id).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
+  // Stops.
+  ~Server();
+
+  // Resigns leadership (another node takes over at once) and stops the
+  // node. Idempotent.
+  void Stop();
+
+  scheduler::NodeStatus status() const;
+  // The options as run (node_id filled in).
+  const ServerOptions& options() const { return options_; }
+  bool standalone() const { return options_.etcd_endpoints.empty(); }
+
+ private:
+  class DataDirLock;
+  Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
+         std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node);
+
+  const ServerOptions options_;
+  std::unique_ptr<DataDirLock> lock_;    // standalone: held while the store is open
+  std::unique_ptr<coord::Store> store_;  // outlives node_
+  std::unique_ptr<scheduler::Node> node_;
+};
+
+// The first non-loopback IPv4 address of an interface that is up; else the
+// host name; else "127.0.0.1".
+absl::StatusOr<std::string> DefaultNodeId();
+
+// "host:port" or ":port" ("[::1]:port" for IPv6), port 1-65535.
+// InvalidArgument otherwise.
+absl::Status ValidateHttpAddress(std::string_view address);
+
+// A printable summary of a history database address with the password
+// hidden: a Go MySQL DSN (`user:pass@tcp(host:port)/db?params`) or a URL
+// (mysql://, postgres://, postgresql://, sqlite://). InvalidArgument when it
+// is neither.
+absl::StatusOr<std::string> DescribeDbUrl(std::string_view url);
+
+}  // namespace forest::server

@@ -1,0 +1,164 @@
+// The composition root: option checks, the default node id, and a
+// standalone server that starts, creates its store and group, leads, and
+// stops.
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "coord/embedded/embedded_store.h"
+#include "model/job.h"
+
+namespace forest::server {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A fresh directory under the system's temporary directory, removed after.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "forest_server_XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(ValidateHttpAddressTest, AcceptsHostPortAndPort) {
+  for (const char* a : {":2856", "127.0.0.1:2856", "0.0.0.0:1", "localhost:65535", "[::1]:8080"}) {
+    EXPECT_TRUE(ValidateHttpAddress(a).ok()) << a;
+  }
+}
+
+TEST(ValidateHttpAddressTest, RejectsTheRest) {
+  for (const char* a : {"", "2856", ":", ":0", ":65536", ":http", "host:", "::1:80", "a b:80",
+                        ":-1", "[::1:80", ":123456"}) {
+    EXPECT_EQ(ValidateHttpAddress(a).code(), absl::StatusCode::kInvalidArgument) << a;
+  }
+}
+
+TEST(DescribeDbUrlTest, GoMysqlDsnAndUrlsWithoutPasswords) {
+  struct Case {
+    const char* url;
+    const char* want;
+  };
+  for (const Case& c : {
+           Case{"root:123456@tcp(127.0.0.1:3306)/forest?charset=utf8",
+                "mysql tcp(127.0.0.1:3306)/forest as root"},
+           Case{"user:p/a@ss@unix(/tmp/mysql.sock)/db", "mysql unix(/tmp/mysql.sock)/db as user"},
+           Case{"/forest", "mysql tcp(127.0.0.1:3306)/forest"},
+           Case{"mysql://root:secret@db:3306/forest", "mysql db:3306/forest as root"},
+           Case{"postgres://u:pw@pg/forest?sslmode=disable", "postgres pg/forest as u"},
+           Case{"postgresql://pg:5432/forest", "postgres pg:5432/forest"},
+           Case{"sqlite:///var/lib/forest/history.db", "sqlite /var/lib/forest/history.db"},
+       }) {
+    const auto got = DescribeDbUrl(c.url);
+    ASSERT_TRUE(got.ok()) << c.url << ": " << got.status();
+    EXPECT_EQ(*got, c.want) << c.url;
+    EXPECT_EQ(got->find("123456"), std::string::npos);
+    EXPECT_EQ(got->find("secret"), std::string::npos);
+  }
+  for (const char* bad : {"", "forest", "redis://h/0", "mysql://", "postgres://h",
+                          "root@tcp(127.0.0.1:3306/forest"}) {
+    EXPECT_EQ(DescribeDbUrl(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(DefaultNodeIdTest, IsANonLoopbackAddressOrTheHostName) {
+  const auto id = DefaultNodeId();
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_FALSE(id->empty());
+  EXPECT_NE(*id, "127.0.0.1") << "this machine has a host name at least";
+  EXPECT_NE(id->rfind("127.", 0), 0u) << *id;
+}
+
+TEST(ServerTest, RejectsBadOptions) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path();
+  o.node_id = "n1";
+  o.http_address = "nowhere";
+  EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.http_address = ":2856";
+  o.db_url = "nonsense";
+  EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.db_url = "";
+  o.lease_ttl = std::chrono::seconds(0);
+  EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ServerTest, StandaloneStartsLeadsAndStops) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";  // created by Start
+  o.node_id = "n1";
+  o.lease_ttl = std::chrono::seconds(2);
+  o.db_url = "root:123456@tcp(127.0.0.1:3306)/forest?charset=utf8";
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE((*server)->standalone());
+  EXPECT_EQ((*server)->options().node_id, "n1");
+  EXPECT_TRUE(std::filesystem::exists(o.data_dir + "/forest.db"));
+  bool leading = false;
+  for (int i = 0; i < 500 && !leading; ++i) {
+    leading = (*server)->status().leading;
+    if (!leading) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(leading);
+
+  // One data directory, one server: a second would lead on its own copy.
+  ServerOptions other = o;
+  other.node_id = "n2";
+  auto second = Server::Start(other);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+
+  (*server)->Stop();
+  EXPECT_FALSE((*server)->status().leading);
+  (*server)->Stop();  // idempotent
+  server->reset();
+
+  // The group `local` was persisted; a second start keeps it (and its edits).
+  {
+    coord::EmbeddedStoreOptions eo;
+    eo.sqlite_path = o.data_dir + "/forest.db";
+    auto store = coord::EmbeddedStore::Open(eo);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto r = (*store)->Range(coord::RangeRequest{"/forest/server/group/local", "", 0, 0, false,
+                                                 false});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->kvs.size(), 1u);
+    auto group = model::Group::FromJson(r->kvs[0].value);
+    ASSERT_TRUE(group.ok()) << group.status();
+    EXPECT_EQ(group->name, "local");
+    group->remark = "edited";
+    ASSERT_TRUE((*store)
+                    ->Put(coord::PutRequest{"/forest/server/group/local", group->ToJson(), 0,
+                                            false})
+                    .ok());
+  }
+  auto again = Server::Start(o);
+  ASSERT_TRUE(again.ok()) << again.status();
+  (*again)->Stop();
+  again->reset();
+  coord::EmbeddedStoreOptions eo;
+  eo.sqlite_path = o.data_dir + "/forest.db";
+  auto store = coord::EmbeddedStore::Open(eo);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto r =
+      (*store)->Range(coord::RangeRequest{"/forest/server/group/local", "", 0, 0, false, false});
+  ASSERT_TRUE(r.ok() && r->kvs.size() == 1);
+  EXPECT_EQ(model::Group::FromJson(r->kvs[0].value)->remark, "edited");
+}
+
+}  // namespace
+}  // namespace forest::server
