@@ -62,6 +62,7 @@ absl::StatusOr<RetryIntent> RetryIntent::FromJson(std::string_view text) {
   RetryIntent r;
   ASSIGN_OR_RETURN(r.run, model::ParseSnapshotId(StringField(j, "id")));
   r.previous_id = StringField(j, "previousId");
+  r.previous_key = StringField(j, "previousKey");
   r.avoid = StringField(j, "avoid");
   r.params = StringField(j, "params");
   if (auto origin = model::ParseTrigger(StringField(j, "origin")); origin.ok()) r.origin = *origin;
@@ -79,6 +80,7 @@ std::string RetryIntent::ToJson() const {
          {"attempt", run.attempt},
          {"scheduledTime", FormatRfc3339Millis(run.scheduled)},
          {"previousId", previous_id},
+         {"previousKey", previous_key},
          {"avoid", avoid},
          {"params", params},
          {"origin", std::string(model::Name(origin))},
@@ -222,7 +224,11 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
         Report(kv.key, intent.status());
         return;
       }
-      if (leading() && !intent->dispatched_at) retry_timers_.emplace(intent->due_at, kv.key);
+      if (leading()) {
+        retry_timers_.emplace(intent->dispatched_at ? clock_.Now() + options_.retry_gc_interval
+                                                    : intent->due_at,
+                              kv.key);
+      }
       retries_[kv.key] = RetryEntry{std::move(*intent), kv.value, kv.mod_revision};
       return;
     }
@@ -308,7 +314,11 @@ void LeaderImpl::Load(const coord::RangeResponse& snapshot) {
   active_by_job_.clear();
   busy_.clear();
   written_.clear();
+  written_order_.clear();
   recent_dispatch_.clear();
+  recent_order_.clear();
+  retry_timers_ = {};
+  timeout_timers_ = {};
   const bool was_leading = leading();
   // Everything in the snapshot is authoritative, this node's writes included.
   const std::optional<coord::Revision> token = token_;
@@ -338,20 +348,17 @@ void LeaderImpl::Apply(const std::vector<coord::WatchEvent>& events) {
     final_records_.clear();
     new_runs_.clear();
   }
-  for (auto it = written_.begin(); it != written_.end();) {
-    if (it->second <= revision_) {
-      written_.erase(it++);
-    } else {
-      ++it;
+  // Forget what the view has now seen (oldest first; a key written again
+  // later keeps its newer entry).
+  const auto forget = [this](auto& map, std::multimap<coord::Revision, std::string>& order) {
+    while (!order.empty() && order.begin()->first <= revision_) {
+      const auto it = map.find(order.begin()->second);
+      if (it != map.end() && it->second <= revision_) map.erase(it);
+      order.erase(order.begin());
     }
-  }
-  for (auto it = recent_dispatch_.begin(); it != recent_dispatch_.end();) {
-    if (it->second <= revision_) {
-      recent_dispatch_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+  };
+  forget(written_, written_order_);
+  forget(recent_dispatch_, recent_order_);
 }
 
 bool LeaderImpl::Live(const std::string& group, const std::string& worker) const {
@@ -362,7 +369,9 @@ bool LeaderImpl::Live(const std::string& group, const std::string& worker) const
 bool LeaderImpl::Stale(const std::string& key) const { return written_.contains(key); }
 
 void LeaderImpl::MarkWritten(const std::string& key, coord::Revision r) {
-  if (r > revision_) written_[key] = r;
+  if (r <= revision_) return;
+  written_[key] = r;
+  written_order_.emplace(r, key);
 }
 
 // --- The role ----------------------------------------------------------------

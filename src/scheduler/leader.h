@@ -63,9 +63,10 @@ struct LeaderOptions {
   int fire_all_cap = 100;
   // A run with no final status this long after its timeout is timed out.
   std::chrono::milliseconds timeout_grace{10000};
-  // How long a dispatched retry is remembered (so a late rewrite of the
-  // failed run's record cannot start a second retry).
-  std::chrono::hours retry_retention{24};
+  // A dispatched retry is remembered while the failed run's record exists
+  // (so a rewrite of that record cannot start a second retry); this is how
+  // often the leader checks whether the record is gone (collected).
+  std::chrono::milliseconds retry_gc_interval{60000};
   // Fires taken from the plan table per Tick (the rest wait for the next).
   size_t max_fires_per_tick = 20000;
   // Transactions in flight at once while dispatching.

@@ -37,11 +37,13 @@ struct Cursor {
 };
 
 // /forest/server/retry/{job}/{id}: run `id` (an attempt after the first) is
-// due at `due_at`; `dispatched` once its assignment is written, kept for
-// LeaderOptions::retry_retention so the retry is decided once.
+// due at `due_at`; `dispatched_at` once its assignment is written. Kept
+// until the failed run's record (`previous_key`) is gone, so the retry is
+// decided once however often that record is seen again.
 struct RetryIntent {
   model::RunKey run;  // the new attempt
   std::string previous_id;
+  std::string previous_key;  // the failed run's execution record
   std::string avoid;  // the worker of the failed attempt
   std::string params;
   model::Trigger origin = model::Trigger::kCron;  // the first attempt's trigger
@@ -152,8 +154,10 @@ class LeaderImpl {
   // Keys this leader wrote at a revision the view has not reached yet: work
   // on them waits for the view (it would act on stale data).
   absl::flat_hash_map<std::string, coord::Revision> written_;
+  std::multimap<coord::Revision, std::string> written_order_;
   // Jobs dispatched at a revision the view has not reached (for `forbid`).
   absl::flat_hash_map<std::string, coord::Revision> recent_dispatch_;
+  std::multimap<coord::Revision, std::string> recent_order_;
   Time retry_after_{};  // after a store error, when to try again
 
   // leader.cc: applying one change to the view.

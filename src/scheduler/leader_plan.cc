@@ -43,10 +43,14 @@ void LeaderImpl::Replan(const std::string& job_id) {
   const auto cursor = cursors_.find(job_id);
   // A new, edited or resumed job starts now: its cursor is for another
   // version (the leader records the new start in InitCursors).
-  const Time after = cursor != cursors_.end() && cursor->second.mod_revision != 0 &&
-                             cursor->second.cursor.conf_revision == entry.mod_revision
-                         ? cursor->second.cursor.scheduled_time
-                         : clock_.Now();
+  // (Never before the old cursor: what it covers was handled.)
+  const bool has_cursor = cursor != cursors_.end() && cursor->second.mod_revision != 0;
+  Time after = clock_.Now();
+  if (has_cursor && cursor->second.cursor.conf_revision == entry.mod_revision) {
+    after = cursor->second.cursor.scheduled_time;
+  } else if (has_cursor) {
+    after = std::max(after, cursor->second.cursor.scheduled_time);
+  }
   plan_.Upsert(job_id, *entry.schedule, after, entry.job.start_at, entry.job.end_at);
 }
 
@@ -82,7 +86,11 @@ void LeaderImpl::InitCursors(Time now, std::vector<WriteUnit>& units, bool all) 
         continue;
       }
       // New, edited or resumed: it starts now (Replan planned it so).
-      const Cursor fresh{now, job->second.mod_revision};
+      // Never behind the old cursor (a leader whose clock is behind the last
+      // one's must not fire a handled time again).
+      const Time start =
+          cursor_revision != 0 ? std::max(now, cursor->second.cursor.scheduled_time) : now;
+      const Cursor fresh{start, job->second.mod_revision};
       unit.ops.push_back(PutOp(keys::Cursor(id), fresh.ToJson()));
       unit.on_commit = [this, id, fresh](coord::Revision r) { cursors_[id] = {fresh, r}; };
     }
@@ -297,8 +305,10 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
       ++taken;
     }
     if (taken < due.size()) {
-      // No room for the rest in one transaction: they come back next tick.
+      // No room for the rest in one transaction: they come back next tick
+      // (apart from missed times the policy dropped).
       consumed = due[taken - 1];
+      if (old > 0 && job.misfire != Misfire::kFireAll) consumed = std::max(consumed, boundary);
       plan_.Upsert(id, *entry.schedule, consumed, job.start_at, job.end_at);
     }
     if (consumed <= previous) continue;  // nothing new (defensive)
@@ -314,7 +324,10 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
     unit.on_commit = [this, id, next, fired, assigned,
                       assignment_keys = std::move(assignment_keys)](coord::Revision r) {
       cursors_[id] = {next, r};
-      if (assigned > 0) recent_dispatch_[id] = r;
+      if (assigned > 0 && r > revision_) {
+        recent_dispatch_[id] = r;
+        recent_order_.emplace(r, id);
+      }
       for (const std::string& key : assignment_keys) MarkWritten(key, r);
       stats_.fires += fired;
       stats_.assignments += assigned;

@@ -47,7 +47,7 @@ void LeaderImpl::Reconcile(Time now, std::vector<WriteUnit>& units) {
   for (const auto& [group, worker] : lost) MarkLost(group, worker, now, units);
   DecideRetries(now, units);
   for (const auto& [key, retry] : retries_) {
-    if (!retry.intent.dispatched_at) retry_timers_.emplace(retry.intent.due_at, key);
+    retry_timers_.emplace(retry.intent.dispatched_at ? now : retry.intent.due_at, key);
   }
   for (const auto& [key, run] : runs_) new_runs_.insert(key);
   ServeRuns(now, units);
@@ -72,6 +72,16 @@ void LeaderImpl::MoveOrphans(const std::string& group, std::vector<WriteUnit>& u
        it != assignments_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
     const AssignmentEntry& a = it->second;
     if (Live(a.group, a.worker) || Stale(it->first)) continue;
+    // Claimed by a worker that writes its record before deleting the
+    // assignment (the original's clients): not ours to move.
+    const std::string record_key = keys::Execute(group, a.worker, a.id);
+    if (records_.contains(record_key)) continue;
+    // A broadcast copy belongs to its worker: every other worker has its own.
+    if (const auto job = jobs_.find(a.doc.job_id);
+        job != jobs_.end() && job->second.job.routing == model::Routing::kBroadcast &&
+        a.doc.trigger != model::Trigger::kRetry) {
+      continue;
+    }
     // Least busy among the live workers; ties spread by the router.
     const auto picks =
         router_.Route(model::Routing::kLeastBusy, a.doc.job_id, live, a.worker);
@@ -88,6 +98,7 @@ void LeaderImpl::MoveOrphans(const std::string& group, std::vector<WriteUnit>& u
     unit.compares.push_back(Compare::CreateRevision(keys::Client(group, target.name),
                                                     Compare::Result::kGreater, 0));
     unit.compares.push_back(Compare::Absent(to));
+    unit.compares.push_back(Compare::Absent(record_key));
     unit.ops.push_back(DeleteOp(it->first));
     unit.ops.push_back(PutOp(to, moved.ToJson()));
     ++target.running;
@@ -97,6 +108,7 @@ void LeaderImpl::MoveOrphans(const std::string& group, std::vector<WriteUnit>& u
       ++stats_.moved;
       spdlog::info("failover: {} -> {}", from, to);
     };
+    unit.on_error = [this, group](const absl::Status&) { joined_groups_.insert(group); };
     units.push_back(std::move(unit));
   }
 }
@@ -121,6 +133,9 @@ void LeaderImpl::MarkLost(const std::string& group, const std::string& worker, T
     unit.on_commit = [this, key = it->first](coord::Revision rev) {
       MarkWritten(key, rev);
       ++stats_.lost_runs;
+    };
+    unit.on_error = [this, group, worker](const absl::Status&) {
+      lost_workers_.emplace(group, worker);
     };
     units.push_back(std::move(unit));
   }
@@ -168,6 +183,9 @@ void LeaderImpl::CheckTimeouts(Time now, std::vector<WriteUnit>& units) {
       MarkWritten(key, rev);
       ++stats_.timed_out;
     };
+    unit.on_error = [this, key, now](const absl::Status&) {
+      timeout_timers_.emplace(now + std::chrono::seconds(1), key);
+    };
     units.push_back(std::move(unit));
   }
 }
@@ -198,6 +216,7 @@ void LeaderImpl::DecideRetry(const RecordEntry& record, Time now, std::vector<Wr
   const std::string retry_key = keys::Retry(key->job_id, model::SnapshotId(intent.run));
   if (retries_.contains(retry_key) || Stale(retry_key)) return;  // decided already
   intent.previous_id = record.id;
+  intent.previous_key = keys::Execute(record.group, record.worker, record.id);
   intent.avoid = record.worker == keys::kNoWorker ? "" : record.worker;
   intent.params = record.doc.run.params;
   intent.origin = key->manual ? record.doc.run.trigger : model::Trigger::kCron;
@@ -214,6 +233,9 @@ void LeaderImpl::DecideRetry(const RecordEntry& record, Time now, std::vector<Wr
   unit.on_commit = [this, retry_key, due = intent.due_at](coord::Revision r) {
     MarkWritten(retry_key, r);
     retry_timers_.emplace(due, retry_key);
+  };
+  unit.on_error = [this, key = intent.previous_key](const absl::Status&) {
+    final_records_.insert(key);
   };
   units.push_back(std::move(unit));
 }
@@ -235,12 +257,15 @@ void LeaderImpl::DispatchRetries(Time now, std::vector<WriteUnit>& units) {
     WriteUnit unit;
     unit.compares.push_back(Compare::ModRevision(key, Compare::Result::kEqual, retry.mod_revision));
     if (retry.intent.dispatched_at) {
-      const Time forget = *retry.intent.dispatched_at + options_.retry_retention;
-      if (forget > now) {
-        later.emplace_back(forget, key);
+      // Remembered while the failed run's record exists (until collected).
+      if (records_.contains(retry.intent.previous_key)) {
+        later.emplace_back(now + options_.retry_gc_interval, key);
         continue;
       }
       unit.ops.push_back(DeleteOp(key));
+      unit.on_error = [this, key, now](const absl::Status&) {
+        retry_timers_.emplace(now + options_.retry_gc_interval, key);
+      };
       units.push_back(std::move(unit));
       continue;
     }
@@ -253,15 +278,20 @@ void LeaderImpl::DispatchRetries(Time now, std::vector<WriteUnit>& units) {
             /*single=*/true, retry.intent.params, now, unit, assigned, retry.intent.shard_total);
     }
     unit.ops.push_back(PutOp(key, done.ToJson()));
-    unit.on_commit = [this, key, assigned, forget = now + options_.retry_retention](
+    unit.on_commit = [this, key, assigned, check = now + options_.retry_gc_interval](
                          coord::Revision r) {
       MarkWritten(key, r);
       stats_.retries += assigned;
       stats_.assignments += assigned;
-      retry_timers_.emplace(forget, key);
+      retry_timers_.emplace(check, key);
     };
     unit.on_error = [this, key, now](const absl::Status& status) {
       spdlog::warn("retry {} not dispatched: {}", key, std::string(status.message()));
+      retry_timers_.emplace(now + std::chrono::seconds(1), key);
+    };
+    // An earlier attempt whose answer was lost landed: look again once the
+    // view has it.
+    unit.on_conflict = [this, key, now] {
       retry_timers_.emplace(now + std::chrono::seconds(1), key);
     };
     units.push_back(std::move(unit));
@@ -291,6 +321,7 @@ void LeaderImpl::ServeRuns(Time now, std::vector<WriteUnit>& units) {
       ++stats_.manual_runs;
       stats_.assignments += assigned;
     };
+    unit.on_error = [this, key](const absl::Status&) { new_runs_.insert(key); };
     units.push_back(std::move(unit));
   }
   new_runs_.clear();

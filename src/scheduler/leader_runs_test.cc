@@ -351,3 +351,73 @@ TEST(LeaderRunsTest, ManualRunWithParametersIsServedOnce) {
 
 }  // namespace
 }  // namespace forest::scheduler
+
+namespace forest::scheduler {
+namespace {
+
+// Regression (review): a re-election re-reads every failed record; the retry
+// it already dispatched must not be decided again, and the intent goes only
+// once the failed record has been collected.
+TEST(LeaderRunsTest, ARetryIsDecidedOnceAcrossLeaderChanges) {
+  LeaderHarness h;
+  LeaderOptions options;
+  options.retry_gc_interval = seconds(5);
+  auto& a = h.AddNode("a", options);
+  auto& b = h.AddNode("b", options);
+  h.AddWorker("g", "w1");
+  model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
+  job.retry = {3, 0, 1.0};
+  h.PutJob(job);
+  h.Elect(a);
+  h.Step(a);
+  h.clock().Set(At("2026-01-01T00:59:59.500Z"));
+  h.Run(a, seconds(1));
+  auto pending = h.Keys(keys::kSnapshotPrefix);
+  ASSERT_EQ(pending.size(), 1u);
+  FinishRun(h, pending[0], model::RunStatus::kError);
+  h.Run(a, seconds(1));
+  ASSERT_EQ(h.Keys(keys::kSnapshotPrefix).size(), 1u);  // attempt 2 is out
+  for (int i = 0; i < 3; ++i) {
+    h.Elect(i % 2 == 0 ? b : a);
+    h.Run(i % 2 == 0 ? b : a, seconds(10), seconds(1));
+  }
+  int second_attempts = 0;
+  for (const auto& d : h.Dispatches()) second_attempts += d.assignment.attempt == 2 ? 1 : 0;
+  EXPECT_EQ(second_attempts, 1);
+  EXPECT_EQ(h.Keys(keys::kRetryPrefix).size(), 1u);
+  // The collector takes the failed record: the intent goes at the next check.
+  for (const auto& kv : h.Keys(keys::kExecutePrefix)) h.Delete(kv.key);
+  h.Run(b, seconds(6), seconds(1));
+  EXPECT_TRUE(h.Keys(keys::kRetryPrefix).empty());
+}
+
+// Regression (review): the original's clients write their running record
+// before the assignment goes; such an assignment is claimed, not an orphan.
+TEST(LeaderRunsTest, FailoverLeavesAssignmentsWithARecordAlone) {
+  LeaderHarness h;
+  auto& a = h.AddNode("a");
+  h.AddWorker("g", "w1");
+  h.AddWorker("g", "w2");
+  model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
+  job.routing = model::Routing::kConsistentHash;
+  h.PutJob(job);
+  h.Elect(a);
+  h.Step(a);
+  h.clock().Set(At("2026-01-01T00:59:59.500Z"));
+  h.Run(a, seconds(1));
+  const auto pending = h.Keys(keys::kSnapshotPrefix);
+  ASSERT_EQ(pending.size(), 1u);
+  const auto parsed = keys::Parse(pending[0].key).value();
+  model::ExecutionRecord record;
+  record.run = model::Assignment::FromJson(pending[0].value).value();
+  h.store().Put({keys::Execute(parsed.a, parsed.b, parsed.c), record.ToJson(), 0, false}).value();
+  h.RemoveWorker("g", std::string(parsed.b));
+  h.Step(a);
+  h.Step(a);
+  EXPECT_EQ(a.leader->stats().moved, 0);
+  EXPECT_EQ(h.Keys(keys::kSnapshotPrefix).size(), 1u);
+  EXPECT_EQ(a.leader->stats().lost_runs, 1);  // and the run is unknown
+}
+
+}  // namespace
+}  // namespace forest::scheduler

@@ -310,3 +310,32 @@ TEST(LeaderTest, InvalidDocumentsAreReportedNotFired) {
 
 }  // namespace
 }  // namespace forest::scheduler
+
+namespace forest::scheduler {
+namespace {
+
+// Regression (review): a leader whose clock is behind the last one's must not
+// move an edited job's cursor back and fire a handled time again.
+TEST(LeaderTest, AnEditUnderALaggingClockDoesNotRefire) {
+  LeaderHarness h;
+  auto& a = h.AddNode("a");
+  auto& b = h.AddNode("b");
+  h.AddWorker("g", "w1");
+  model::Job job = LeaderHarness::MakeJob("j1", "* * * * * ?");
+  h.PutJob(job);
+  h.Elect(a);
+  h.Step(a);
+  h.Run(a, seconds(10), seconds(1));
+  job.version++;
+  job.name = "renamed";
+  h.PutJob(job);
+  h.clock().Set(h.clock().Now() - seconds(5));  // b's clock is behind
+  h.Elect(b);
+  h.Run(b, seconds(8), seconds(1));
+  std::map<Time, int> per_time;
+  for (const auto& d : h.Dispatches()) ++per_time[*d.assignment.scheduled_time];
+  for (const auto& [t, n] : per_time) EXPECT_EQ(n, 1) << FormatIso8601(t);
+}
+
+}  // namespace
+}  // namespace forest::scheduler

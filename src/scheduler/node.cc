@@ -345,6 +345,9 @@ Time Node::Impl::Process(std::vector<Item>& items) {
       retry_at_ = now + kRetryBackoff;
     }
   }
+  // A leader must not act on a view it could not reload: it would miss
+  // what changed meanwhile.
+  if (reload_pending_) return clock_.Now() + std::chrono::seconds(1);
   return leader_->Tick();
 }
 
