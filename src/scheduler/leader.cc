@@ -183,11 +183,7 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
         RemoveActive(old->second.doc.job_id, kv.key, old->second);
       }
       AssignmentEntry& entry = assignments_[kv.key];
-      entry.group = a;
-      entry.worker = b;
-      entry.id = c;
-      entry.create_revision = kv.create_revision;
-      entry.mod_revision = kv.mod_revision;
+      entry.Set(parsed->a, parsed->b, parsed->c, kv);
       entry.doc = std::move(*doc);
       AddActive(entry.doc.job_id, kv.key, entry);
       if (!Live(a, b)) joined_groups_.insert(a);  // an orphan to move
@@ -203,11 +199,7 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
         RemoveActive(old->second.doc.run.job_id, kv.key, old->second);
       }
       RecordEntry& entry = records_[kv.key];
-      entry.group = a;
-      entry.worker = b;
-      entry.id = c;
-      entry.create_revision = kv.create_revision;
-      entry.mod_revision = kv.mod_revision;
+      entry.Set(parsed->a, parsed->b, parsed->c, kv);
       entry.doc = std::move(*doc);
       if (entry.doc.status == model::RunStatus::kRunning) {
         AddActive(entry.doc.run.job_id, kv.key, entry);

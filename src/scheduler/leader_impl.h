@@ -70,6 +70,14 @@ struct JobEntry {
 struct RunDoc {  // an assignment or an execution record, by key
   std::string group, worker, id;
   coord::Revision create_revision = 0, mod_revision = 0;
+
+  void Set(std::string_view g, std::string_view w, std::string_view i, const coord::KeyValue& kv) {
+    group = g;
+    worker = w;
+    id = i;
+    create_revision = kv.create_revision;
+    mod_revision = kv.mod_revision;
+  }
 };
 struct AssignmentEntry : RunDoc {
   model::Assignment doc;

@@ -129,14 +129,9 @@ TEST(LeaderRunsTest, NoLiveWorkerIsRecordedAsAnErrorAndRetried) {
 
 TEST(LeaderRunsTest, RetriesWithBackoffOnAnotherWorkerUntilAttemptsRunOut) {
   LeaderHarness h;
-  auto& a = h.AddNode("a");
-  h.AddWorker("g", "w1");
-  h.AddWorker("g", "w2");
   model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
   job.retry = {3, 4, 2.0};  // retries after 4 s, then 8 s
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1", "w2"});
   h.clock().Set(At("2026-01-01T00:59:59.500Z"));
   h.Run(a, seconds(1));
   std::vector<std::string> workers;
@@ -170,13 +165,9 @@ TEST(LeaderRunsTest, RetriesWithBackoffOnAnotherWorkerUntilAttemptsRunOut) {
 
 TEST(LeaderRunsTest, FailoverMovesUnclaimedWorkAndMarksRunningWorkUnknown) {
   LeaderHarness h;
-  auto& a = h.AddNode("a");
-  h.AddWorker("g", "w1");
   model::Job job = LeaderHarness::MakeJob("j1", "* * * * * ?");
   job.retry = {2, 0, 1.0};
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1"});
   h.Run(a, seconds(3), seconds(1));
   auto pending = h.Keys(keys::SnapshotPrefix("g", "w1"));
   ASSERT_EQ(pending.size(), 3u);
@@ -243,13 +234,9 @@ TEST(LeaderRunsTest, TimedOutRunIsMarkedAndKilled) {
   LeaderHarness h;
   LeaderOptions options;
   options.timeout_grace = seconds(2);
-  auto& a = h.AddNode("a", options);
-  h.AddWorker("g", "w1");
   model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
   job.timeout_seconds = 5;
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1"}, options);
   h.clock().Set(At("2026-01-01T00:59:59.500Z"));
   h.Run(a, seconds(1));
   auto pending = h.Keys(keys::kSnapshotPrefix);
@@ -269,13 +256,9 @@ TEST(LeaderRunsTest, TimedOutRunIsMarkedAndKilled) {
 
 TEST(LeaderRunsTest, ForbidSkipsWhileThePreviousRunIsRunning) {
   LeaderHarness h;
-  auto& a = h.AddNode("a");
-  h.AddWorker("g", "w1");
   model::Job job = LeaderHarness::MakeJob("j1", "* * * * * ?");
   job.concurrency = model::Concurrency::kForbid;
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1"});
   h.Run(a, seconds(1), seconds(1));
   auto pending = h.Keys(keys::kSnapshotPrefix);
   ASSERT_EQ(pending.size(), 1u);
@@ -294,13 +277,9 @@ TEST(LeaderRunsTest, ForbidSkipsWhileThePreviousRunIsRunning) {
 
 TEST(LeaderRunsTest, ReplaceStopsThePreviousRunThenStarts) {
   LeaderHarness h;
-  auto& a = h.AddNode("a");
-  h.AddWorker("g", "w1");
   model::Job job = LeaderHarness::MakeJob("j1", "*/2 * * * * ?");
   job.concurrency = model::Concurrency::kReplace;
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1"});
   h.Run(a, seconds(2), seconds(1));
   auto pending = h.Keys(keys::kSnapshotPrefix);
   ASSERT_EQ(pending.size(), 1u);
@@ -395,14 +374,9 @@ TEST(LeaderRunsTest, ARetryIsDecidedOnceAcrossLeaderChanges) {
 // before the assignment goes; such an assignment is claimed, not an orphan.
 TEST(LeaderRunsTest, FailoverLeavesAssignmentsWithARecordAlone) {
   LeaderHarness h;
-  auto& a = h.AddNode("a");
-  h.AddWorker("g", "w1");
-  h.AddWorker("g", "w2");
   model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
   job.routing = model::Routing::kConsistentHash;
-  h.PutJob(job);
-  h.Elect(a);
-  h.Step(a);
+  auto& a = h.Lead(job, {"w1", "w2"});
   h.clock().Set(At("2026-01-01T00:59:59.500Z"));
   h.Run(a, seconds(1));
   const auto pending = h.Keys(keys::kSnapshotPrefix);

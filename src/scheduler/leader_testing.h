@@ -138,6 +138,18 @@ class LeaderHarness {
     store_->Delete(request).value();
   }
 
+  // The usual start: node "a" with `options`, workers in group "g", the job,
+  // "a" elected and through its first tick (which starts the job's plan).
+  Node& Lead(const model::Job& job, std::vector<std::string> workers,
+             LeaderOptions options = {}) {
+    Node& a = AddNode("a", std::move(options));
+    for (const std::string& w : workers) AddWorker("g", w);
+    PutJob(job);
+    Elect(a);
+    Step(a);
+    return a;
+  }
+
   void PutJob(const model::Job& job) {
     ASSERT_TRUE(job.Validate().ok()) << job.Validate();
     store_->Put({model::keys::Conf(job.id), job.ToJson()}).value();
