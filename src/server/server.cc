@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/host.h"
 #include "coord/embedded/embedded_store.h"
 #include "coord/etcd/etcd_store.h"
 #include "model/job.h"
@@ -109,26 +110,7 @@ class Server::DataDirLock {
   const int fd_;
 };
 
-absl::StatusOr<std::string> DefaultNodeId() {
-  ifaddrs* addrs = nullptr;
-  if (getifaddrs(&addrs) == 0) {
-    std::string found;
-    for (const ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
-      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
-      if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
-      char text[INET_ADDRSTRLEN] = {};
-      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
-      if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) == nullptr) continue;
-      found = text;
-      break;
-    }
-    freeifaddrs(addrs);
-    if (!found.empty()) return found;
-  }
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') return std::string(host);
-  return std::string("127.0.0.1");
-}
+absl::StatusOr<std::string> DefaultNodeId() { return MachineAddress(); }
 
 absl::Status ValidateHttpAddress(std::string_view address) {
   const auto bad = [&](std::string_view why) {
