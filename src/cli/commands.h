@@ -10,5 +10,6 @@ namespace forest::cli {
 void AddCronCommands(CLI::App& app, int& exit_code);
 void AddServerCommand(CLI::App& app, int& exit_code);
 void AddVersionCommand(CLI::App& app, int& exit_code);
+void AddWorkerCommand(CLI::App& app, int& exit_code);
 
 }  // namespace forest::cli

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/common_flags.h"
 #include "cli/drop_in.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -22,13 +23,7 @@ namespace {
 
 // The flags as typed; durations and lists are parsed after CLI11.
 struct ServerArgs {
-  std::string etcd_endpoints;
-  std::string etcd_dial_timeout = "5s";
-  std::string etcd_user;
-  std::string etcd_password;
-  std::string etcd_cacert;
-  std::string etcd_cert;
-  std::string etcd_key;
+  EtcdArgs etcd;
   std::string http_address = ":2856";
   std::string node_id;
   std::string data_dir = "forest-data";
@@ -36,6 +31,8 @@ struct ServerArgs {
   std::string misfire_threshold = "60s";
   std::string db_url;
   std::string log_level = "info";
+  bool allow_shell = false;
+  std::vector<std::string> allow_commands;
 };
 
 // Turns the flags into options; on a bad value prints why and answers nullopt.
@@ -45,23 +42,15 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
     return std::nullopt;
   };
   server::ServerOptions o;
-  const std::string_view endpoints = Trim(args.etcd_endpoints);
-  if (!endpoints.empty() && endpoints != "none") {
-    for (const std::string_view e : Split(endpoints, ',')) {
-      if (!Trim(e).empty()) o.etcd_endpoints.emplace_back(Trim(e));
-    }
-  }
-  auto dial = ParseDuration(args.etcd_dial_timeout, std::chrono::seconds(1));
+  o.etcd_endpoints = EtcdEndpoints(args.etcd);
+  auto dial = EtcdDialTimeout(args.etcd);
   if (!dial.ok()) return fail("--etcd-dial-timeout", dial.status());
-  if (dial->count() <= 0) {
-    return fail("--etcd-dial-timeout", absl::InvalidArgumentError("must be positive"));
-  }
   o.etcd_dial_timeout = *dial;
-  o.etcd_user = args.etcd_user;
-  o.etcd_password = args.etcd_password;
-  o.etcd_ca_file = args.etcd_cacert;
-  o.etcd_cert_file = args.etcd_cert;
-  o.etcd_key_file = args.etcd_key;
+  o.etcd_user = args.etcd.user;
+  o.etcd_password = args.etcd.password;
+  o.etcd_ca_file = args.etcd.cacert;
+  o.etcd_cert_file = args.etcd.cert;
+  o.etcd_key_file = args.etcd.key;
   if (const absl::Status s = server::ValidateHttpAddress(args.http_address); !s.ok()) {
     return fail("--http-address", s);
   }
@@ -86,6 +75,8 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
     if (auto db = server::DescribeDbUrl(args.db_url); !db.ok()) return fail("--db-url", db.status());
   }
   o.db_url = args.db_url;
+  o.allow_shell = args.allow_shell;
+  o.allowed_commands = args.allow_commands;
   return o;
 }
 
@@ -103,18 +94,10 @@ int RunServer(const ServerArgs& args) {
   std::optional<server::ServerOptions> options = ToOptions(args);
   if (!options) return 2;
 
-  // Blocked before any thread starts, so every thread inherits the mask and
-  // the signals wait for sigwait below (no work in a signal handler).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigset_t old_mask;
-  pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
-
+  // Before any thread starts, so every thread inherits the mask.
+  SignalWaiter signals;
   auto started = server::Server::Start(*std::move(options));
   if (!started.ok()) {
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     std::cerr << "forest server: cannot start: " << started.status().message() << "\n";
     return 1;
   }
@@ -125,13 +108,10 @@ int RunServer(const ServerArgs& args) {
       "listens yet)",
       srv->options().http_address);
 
-  int sig = 0;
-  while (sigwait(&signals, &sig) != 0) {
-  }
+  const int sig = signals.Wait();
   spdlog::info("forest server: {}, stopping (resigning leadership)", strsignal(sig));
   srv->Stop();
   srv.reset();
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   spdlog::info("forest server: stopped");
   return 0;
 }
@@ -147,15 +127,8 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
                        const std::string& help) {
     cmd->add_option(names, value, help)->envname("FOREST_" + env)->capture_default_str();
   };
-  add("--etcd-endpoints", args->etcd_endpoints, "ETCD_ENDPOINTS",
-      "etcd endpoints, comma separated; empty or 'none' = standalone (embedded store)");
-  add("--etcd-dial-timeout,--etcd-dailtimeout", args->etcd_dial_timeout, "ETCD_DIAL_TIMEOUT",
-      "How long to wait for etcd: seconds, or a duration (500ms, 5s)");
-  add("--etcd-user", args->etcd_user, "ETCD_USER", "etcd user (authentication)");
-  add("--etcd-password", args->etcd_password, "ETCD_PASSWORD", "etcd password");
-  add("--etcd-cacert", args->etcd_cacert, "ETCD_CACERT", "CA file (PEM): talk TLS to etcd");
-  add("--etcd-cert", args->etcd_cert, "ETCD_CERT", "client certificate (PEM) for etcd");
-  add("--etcd-key", args->etcd_key, "ETCD_KEY", "client key (PEM) for etcd");
+  AddEtcdFlags(*cmd, args->etcd,
+               "etcd endpoints, comma separated; empty or 'none' = standalone (embedded store)");
   add("--http-address", args->http_address, "HTTP_ADDRESS",
       "host:port or :port of the HTTP API and UI");
   add("--node-id", args->node_id, "NODE_ID",
@@ -169,6 +142,12 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   add("--db-url", args->db_url, "DB_URL",
       "history database: a Go MySQL DSN or a mysql://, postgres://, sqlite:// URL (not used yet)");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
+  cmd->add_flag("--allow-shell", args->allow_shell,
+                "standalone: the embedded worker runs command targets (refused without it)")
+      ->envname("FOREST_ALLOW_SHELL");
+  cmd->add_option("--allow-command", args->allow_commands,
+                  "standalone: only commands under this prefix (repeatable)")
+      ->envname("FOREST_ALLOW_COMMAND");
   cmd->callback([args, &exit_code] { exit_code = RunServer(*args); });
 }
 

@@ -78,7 +78,7 @@ std::string Group::ToJson() const {
   json j = extra.is_object() ? extra : json::object();
   j["name"] = name;
   j["remark"] = remark;
-  return j.dump();
+  return internal::Dump(j);
 }
 
 absl::Status Group::Validate() const {
@@ -178,7 +178,7 @@ std::string Job::ToJson() const {
   time("updatedAt", updated_at);
   j["createdBy"] = created_by;
   j["updatedBy"] = updated_by;
-  return j.dump();
+  return internal::Dump(j);
 }
 
 absl::StatusOr<cron::Schedule> Job::Schedule() const {

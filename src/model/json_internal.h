@@ -142,6 +142,12 @@ class Reader {
   json nested_extra_ = json::object();
 };
 
+// Writes a document; bytes that are not UTF-8 (a process's output, say)
+// become U+FFFD instead of throwing.
+inline std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 inline absl::StatusOr<json> ParseObject(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError("malformed JSON");

@@ -225,7 +225,7 @@ absl::StatusOr<Assignment> Assignment::FromJson(std::string_view text) {
   return a;
 }
 
-std::string Assignment::ToJson() const { return WriteAssignment(*this).dump(); }
+std::string Assignment::ToJson() const { return internal::Dump(WriteAssignment(*this)); }
 
 // --- ExecutionRecord -----------------------------------------------------------
 
@@ -278,7 +278,7 @@ std::string ExecutionRecord::ToJson() const {
   } else {
     j.erase("startedAt");
   }
-  return j.dump();
+  return internal::Dump(j);
 }
 
 }  // namespace forest::model

@@ -511,3 +511,22 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace forest::model
+
+namespace forest::model {
+namespace {
+
+// Regression: a process's output is bytes, not always UTF-8; writing the
+// record must not throw (it would take the worker down).
+TEST(SnapshotTest, OutputThatIsNotUtf8IsWrittenReplaced) {
+  ExecutionRecord record;
+  record.run.id = "r1";
+  record.output = std::string("ok \xff\xfe end");
+  record.result = std::string("\xc3");
+  const std::string text = record.ToJson();
+  const ExecutionRecord back = ExecutionRecord::FromJson(text).value();
+  EXPECT_EQ(back.output, "ok \xEF\xBF\xBD\xEF\xBF\xBD end");
+  EXPECT_EQ(back.result, "\xEF\xBF\xBD");
+}
+
+}  // namespace
+}  // namespace forest::model

@@ -18,6 +18,8 @@
 
 #include "common/host.h"
 #include "coord/embedded/embedded_store.h"
+#include "worker/http_executor.h"
+#include "worker/shell_executor.h"
 #include "coord/etcd/etcd_store.h"
 #include "model/job.h"
 #include "model/keys.h"
@@ -53,10 +55,6 @@ absl::StatusOr<std::unique_ptr<coord::Store>> OpenStore(const ServerOptions& o) 
     ASSIGN_OR_RETURN(std::unique_ptr<coord::EmbeddedStore> store,
                      coord::EmbeddedStore::Open(std::move(eo)));
     RETURN_IF_ERROR(EnsureLocalGroup(*store));
-    spdlog::info(
-        "server: standalone; the embedded worker of group {} comes with the worker runtime (a "
-        "later issue): until then no worker runs jobs here",
-        kLocalGroup);
     return std::unique_ptr<coord::Store>(std::move(store));
   }
   coord::EtcdStoreOptions eo;
@@ -221,20 +219,51 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       std::chrono::duration_cast<std::chrono::milliseconds>(options.lease_ttl) / 4);
   ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Node> node,
                    scheduler::Node::Start(*store, std::move(no)));
-  return std::unique_ptr<Server>(
-      new Server(std::move(options), std::move(lock), std::move(store), std::move(node)));
+  std::unique_ptr<worker::Worker> local;
+  if (options.etcd_endpoints.empty()) {
+    // Standalone: one binary does the work too, in group `local`.
+    worker::WorkerOptions wo;
+    wo.groups = {std::string(kLocalGroup)};
+    wo.name = options.node_id;
+    wo.concurrency = options.local_concurrency;
+    wo.log_dir = (std::filesystem::path(options.data_dir) / "logs").string();
+    wo.spool_dir = (std::filesystem::path(options.data_dir) / "spool").string();
+    wo.lease_ttl = options.lease_ttl;
+    std::vector<std::unique_ptr<worker::Executor>> executors;
+    executors.push_back(std::make_unique<worker::HttpExecutor>(worker::HttpOptions{}));
+    worker::ShellOptions shell;
+    shell.allow_shell = options.allow_shell;
+    shell.allowed_prefixes = options.allowed_commands;
+    executors.push_back(std::make_unique<worker::ShellExecutor>(shell));
+    auto started = worker::Worker::Start(*store, std::move(wo), std::move(executors));
+    if (!started.ok()) {
+      node->Stop();
+      return started.status();
+    }
+    local = std::move(*started);
+    spdlog::info("server: standalone; the embedded worker runs group '{}' (command targets {})",
+                 kLocalGroup, options.allow_shell ? "allowed" : "refused: start with --allow-shell");
+  }
+  return std::unique_ptr<Server>(new Server(std::move(options), std::move(lock), std::move(store),
+                                            std::move(node), std::move(local)));
 }
 
 Server::Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
-               std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node)
+               std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node,
+               std::unique_ptr<worker::Worker> local)
     : options_(std::move(options)),
       lock_(std::move(lock)),
       store_(std::move(store)),
-      node_(std::move(node)) {}
+      node_(std::move(node)),
+      local_(std::move(local)) {}
 
 Server::~Server() { Stop(); }
 
-void Server::Stop() { node_->Stop(); }
+void Server::Stop() {
+  // Runs in progress get a moment to finish and are recorded either way.
+  if (local_ != nullptr) local_->Drain(std::chrono::seconds(10));
+  node_->Stop();
+}
 
 scheduler::NodeStatus Server::status() const { return node_->status(); }
 

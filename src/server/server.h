@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "coord/store.h"
 #include "scheduler/node.h"
+#include "worker/worker.h"
 
 namespace forest::server {
 
@@ -50,6 +51,13 @@ struct ServerOptions {
   // The history database (a Go MySQL DSN as the original's, or a URL);
   // parsed and reported, not used yet. Default: none.
   std::string db_url;
+  // Standalone: the embedded worker of group `local` runs command targets
+  // only when allowed (like `forest worker --allow-shell`), optionally only
+  // under these prefixes. HTTP targets always run. Default: refused.
+  bool allow_shell = false;
+  std::vector<std::string> allowed_commands;
+  // Standalone: runs the embedded worker at once. Default 4.
+  int local_concurrency = 4;
 };
 
 class Server {
@@ -74,12 +82,14 @@ class Server {
  private:
   class DataDirLock;
   Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
-         std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node);
+         std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node,
+         std::unique_ptr<worker::Worker> local);
 
   const ServerOptions options_;
   std::unique_ptr<DataDirLock> lock_;    // standalone: held while the store is open
   std::unique_ptr<coord::Store> store_;  // outlives node_
   std::unique_ptr<scheduler::Node> node_;
+  std::unique_ptr<worker::Worker> local_;  // standalone: the worker of group `local`
 };
 
 // The first non-loopback IPv4 address of an interface that is up; else the

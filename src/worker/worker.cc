@@ -1,0 +1,635 @@
+#include "worker/worker.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "common/status.h"
+#include "model/job.h"
+#include "model/keys.h"
+
+namespace forest::worker {
+namespace {
+
+namespace keys = model::keys;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kRetryEvery{1000};
+constexpr std::chrono::seconds kClaimLeaseTtl{7200};
+constexpr std::chrono::seconds kClaimLeaseEvery{3600};
+
+coord::Op Put(std::string key, std::string value, coord::LeaseId lease = 0) {
+  coord::PutRequest put;
+  put.key = std::move(key);
+  put.value = std::move(value);
+  put.lease = lease;
+  return put;
+}
+coord::Op Delete(std::string key) {
+  coord::DeleteRequest del;
+  del.key = std::move(key);
+  return del;
+}
+
+// Where a worker's facts live (ours; the leader ignores the prefix).
+std::string FactsKey(std::string_view group, std::string_view name) {
+  return fmt::format("/forest/worker/{}/{}", group, name);
+}
+// The claim lock of run `id` in `group`: one worker runs it, even if it
+// was written for two (ours). Locks live under a lease that nobody renews
+// (kClaimLeaseTtl, a new one every kClaimLeaseEvery), so they go by
+// themselves an hour or two after the run.
+std::string ClaimKey(std::string_view group, std::string_view id) {
+  return fmt::format("/forest/worker/claim/{}/{}", group, id);
+}
+
+std::string SafeFileName(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '/' || c == '\0') c = '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+class Worker::Impl {
+ public:
+  Impl(coord::Store& store, WorkerOptions options, std::vector<std::unique_ptr<Executor>> executors)
+      : store_(store),
+        options_(std::move(options)),
+        clock_(*options_.clock),
+        executors_(std::move(executors)) {}
+  ~Impl() { Drain(milliseconds(0)); }
+
+  absl::Status Start();
+  void Drain(milliseconds timeout);
+  WorkerStats stats() const {
+    std::lock_guard lock(mu_);
+    WorkerStats s = stats_;
+    s.running = static_cast<int>(running_.size());
+    return s;
+  }
+
+ private:
+  struct Pending {
+    std::string group;
+    coord::KeyValue kv;
+  };
+  struct Running {
+    std::string group;
+    std::shared_ptr<CancelToken> cancel;
+    std::thread thread;
+    bool killed = false;
+  };
+
+  absl::Status Register() ABSL_EXCLUSIVE_LOCKS_REQUIRED(register_mu_);
+  absl::Status WatchGroup(const std::string& group);
+  void OnAssignments(const std::string& group, const coord::WatchUpdate& update);
+  void OnKills(const std::string& group, const coord::WatchUpdate& update);
+  void Kill(const std::string& group, const std::string& id, const std::string& reason);
+  void Dispatch();  // the dispatcher thread
+  bool Claim(const Pending& pending);
+  void Execute(std::string group, model::Assignment assignment, std::shared_ptr<CancelToken> cancel);
+  void Finish(const std::string& group, const model::ExecutionRecord& record);
+  // Writes spooled records while the store answers; answers how many are left.
+  size_t FlushSpool();
+  void Spool(const std::string& key, const std::string& value);
+  Executor* Pick(const model::Assignment& assignment) const;
+  // The lease claim locks go under (see ClaimKey).
+  absl::StatusOr<coord::LeaseId> ClaimLease();
+
+  coord::Store& store_;
+  const WorkerOptions options_;
+  Clock& clock_;
+  const std::vector<std::unique_ptr<Executor>> executors_;
+
+  std::mutex register_mu_;
+  coord::LeaseId lease_ ABSL_GUARDED_BY(register_mu_) = 0;
+  std::unique_ptr<coord::LeaseKeeper> keeper_ ABSL_GUARDED_BY(register_mu_);
+  coord::LeaseId claim_lease_ ABSL_GUARDED_BY(register_mu_) = 0;
+  Time claim_lease_until_ ABSL_GUARDED_BY(register_mu_){};  // monotonic: take a new one after
+
+  std::vector<std::unique_ptr<coord::WatchHandle>> watches_;  // set up before threads start
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> queued_ ABSL_GUARDED_BY(mu_);  // keys in queue_
+  std::map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);  // by run id
+  std::vector<std::thread> finished_ ABSL_GUARDED_BY(mu_);       // to join
+  // In-memory spool (key -> value) when no spool_dir is set.
+  std::map<std::string, std::string> spool_ ABSL_GUARDED_BY(mu_);
+  WorkerStats stats_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool lease_lost_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread dispatcher_;
+};
+
+absl::Status Worker::Impl::Register() {
+  ASSIGN_OR_RETURN(const coord::LeaseGrant grant, store_.GrantLease(options_.lease_ttl));
+  coord::KeepAliveOptions keep;
+  keep.safety_margin = std::min<milliseconds>(milliseconds(1000), options_.lease_ttl / 4);
+  keep.on_lost = [this] {
+    {
+      std::lock_guard lock(mu_);
+      lease_lost_ = true;
+    }
+    cv_.notify_all();
+  };
+  auto keeper = store_.KeepAlive(grant.id, keep);
+  if (!keeper.ok()) {
+    (void)store_.RevokeLease(grant.id);
+    return keeper.status();
+  }
+  nlohmann::json facts{{"name", options_.name},
+                       {"version", options_.version},
+                       {"capacity", options_.concurrency},
+                       {"labels", options_.labels},
+                       {"pid", static_cast<int64_t>(::getpid())}};
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) facts["host"] = host;
+  // A name held by a live lease is another worker's; one held by a lease
+  // about to expire may be our own previous life: wait that out.
+  const Time give_up = clock_.Monotonic() + options_.lease_ttl + milliseconds(1000);
+  for (const std::string& group : options_.groups) {
+    while (true) {
+      coord::TxnRequest txn;
+      txn.compare.push_back(coord::Compare::Absent(keys::Client(group, options_.name)));
+      txn.success.push_back(Put(keys::Client(group, options_.name), options_.name, grant.id));
+      txn.success.push_back(Put(FactsKey(group, options_.name), facts.dump(), grant.id));
+      auto response = store_.Txn(txn);
+      if (!response.ok()) {
+        (void)store_.RevokeLease(grant.id);
+        return response.status();
+      }
+      if (response->succeeded) break;
+      if (clock_.Monotonic() > give_up) {
+        (void)store_.RevokeLease(grant.id);
+        return absl::AlreadyExistsError(fmt::format(
+            "worker name '{}' is held in group '{}' by a live worker; give each worker on a host "
+            "its own --name",
+            options_.name, group));
+      }
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  }
+  lease_ = grant.id;
+  keeper_ = std::move(*keeper);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Impl::WatchGroup(const std::string& group) {
+  // Work written while we were away, then everything after.
+  coord::RangeRequest range;
+  range.key = keys::SnapshotPrefix(group, options_.name);
+  range.range_end = coord::PrefixEnd(range.key);
+  ASSIGN_OR_RETURN(const coord::RangeResponse pending, store_.Range(range));
+  {
+    std::lock_guard lock(mu_);
+    for (const coord::KeyValue& kv : pending.kvs) {
+      if (queued_.insert(kv.key).second) queue_.push_back({group, kv});
+    }
+  }
+  coord::WatchRequest watch;
+  watch.key = range.key;
+  watch.range_end = range.range_end;
+  watch.start_revision = pending.revision + 1;
+  ASSIGN_OR_RETURN(auto assignments,
+                   store_.Watch(watch, [this, group](coord::WatchUpdate u) { OnAssignments(group, u); }));
+  watches_.push_back(std::move(assignments));
+
+  coord::RangeRequest kills;
+  kills.key = keys::Kill(group, options_.name, "");
+  kills.range_end = coord::PrefixEnd(kills.key);
+  ASSIGN_OR_RETURN(const coord::RangeResponse old_kills, store_.Range(kills));
+  for (const coord::KeyValue& kv : old_kills.kvs) {
+    // Kill requests for runs this (new) process is not running: stale.
+    coord::DeleteRequest del;
+    del.key = kv.key;
+    (void)store_.Delete(del);
+  }
+  coord::WatchRequest kill_watch;
+  kill_watch.key = kills.key;
+  kill_watch.range_end = kills.range_end;
+  kill_watch.start_revision = old_kills.revision + 1;
+  ASSIGN_OR_RETURN(auto kill_handle,
+                   store_.Watch(kill_watch, [this, group](coord::WatchUpdate u) { OnKills(group, u); }));
+  watches_.push_back(std::move(kill_handle));
+  return absl::OkStatus();
+}
+
+void Worker::Impl::OnAssignments(const std::string& group, const coord::WatchUpdate& update) {
+  if (update.ended && update.status.code() != absl::StatusCode::kCancelled) {
+    spdlog::warn("worker {}: assignment watch of group {} ended: {}", options_.name, group,
+                 update.status.ToString());
+    std::lock_guard lock(mu_);
+    lease_lost_ = true;  // re-register: it ranges and watches again
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (const coord::WatchEvent& e : update.events) {
+      if (e.type == coord::WatchEvent::Type::kPut && queued_.insert(e.kv.key).second) {
+        queue_.push_back({group, e.kv});
+      }
+    }
+  }
+  cv_.notify_all();
+}
+
+void Worker::Impl::OnKills(const std::string& group, const coord::WatchUpdate& update) {
+  for (const coord::WatchEvent& e : update.events) {
+    if (e.type != coord::WatchEvent::Type::kPut) continue;
+    const auto parsed = keys::Parse(e.kv.key);
+    if (!parsed) continue;
+    std::string reason = "killed";
+    const auto j = nlohmann::json::parse(e.kv.value, nullptr, false);
+    if (j.is_object() && j.contains("reason") && j["reason"].is_string()) {
+      reason = "killed: " + j["reason"].get<std::string>();
+    }
+    Kill(group, std::string(parsed->c), reason);
+  }
+}
+
+void Worker::Impl::Kill(const std::string& group, const std::string& id, const std::string& reason) {
+  std::shared_ptr<CancelToken> cancel;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = running_.find(id);
+    if (it != running_.end() && it->second.group == group) {
+      it->second.killed = true;
+      cancel = it->second.cancel;
+    }
+  }
+  if (cancel) {
+    cancel->Cancel(reason);
+    return;
+  }
+  // Not running here (finished already): the request is done with.
+  coord::DeleteRequest del;
+  del.key = keys::Kill(group, options_.name, id);
+  (void)store_.Delete(del);
+}
+
+absl::StatusOr<coord::LeaseId> Worker::Impl::ClaimLease() {
+  std::lock_guard lock(register_mu_);
+  const Time now = clock_.Monotonic();
+  if (claim_lease_ == 0 || now >= claim_lease_until_) {
+    ASSIGN_OR_RETURN(const coord::LeaseGrant grant, store_.GrantLease(kClaimLeaseTtl));
+    claim_lease_ = grant.id;
+    claim_lease_until_ = now + kClaimLeaseEvery;
+  }
+  return claim_lease_;
+}
+
+Executor* Worker::Impl::Pick(const model::Assignment& assignment) const {
+  for (const auto& executor : executors_) {
+    if (executor->Accepts(assignment)) return executor.get();
+  }
+  return nullptr;
+}
+
+bool Worker::Impl::Claim(const Pending& pending) {
+  auto assignment = model::Assignment::FromJson(pending.kv.value);
+  if (!assignment.ok()) {
+    spdlog::warn("worker {}: ignoring malformed assignment {}: {}", options_.name, pending.kv.key,
+                 std::string(assignment.status().message()));
+    return false;
+  }
+  const Time now = clock_.Now();
+  model::ExecutionRecord record;
+  record.run = *assignment;
+  record.run.ip = options_.name;
+  record.status = model::RunStatus::kRunning;
+  record.start_time = model::FormatLegacyTime(now, TimeZone::Local());
+  record.started_at = now;
+  auto lease = ClaimLease();
+  if (!lease.ok()) {
+    spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
+                 lease.status().ToString());
+    return false;
+  }
+  const std::string id = record.run.id;
+  coord::TxnRequest txn;
+  txn.compare.push_back(coord::Compare::CreateRevision(pending.kv.key, coord::Compare::Result::kEqual,
+                                                       pending.kv.create_revision));
+  txn.compare.push_back(coord::Compare::Absent(ClaimKey(pending.group, id)));
+  txn.success.push_back(Delete(pending.kv.key));
+  txn.success.push_back(Put(keys::Execute(pending.group, options_.name, id), record.ToJson()));
+  txn.success.push_back(Put(ClaimKey(pending.group, id), options_.name, *lease));
+  auto response = store_.Txn(txn);
+  if (!response.ok() || !response->succeeded) {
+    std::lock_guard lock(mu_);
+    ++stats_.claim_conflicts;
+    if (!response.ok()) {
+      spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
+                   response.status().ToString());
+    }
+    return false;
+  }
+  auto cancel = std::make_shared<CancelToken>();
+  std::lock_guard lock(mu_);
+  ++stats_.claimed;
+  Running& run = running_[id];
+  run.group = pending.group;
+  run.cancel = cancel;
+  run.thread = std::thread(&Impl::Execute, this, pending.group, std::move(*assignment), cancel);
+  return true;
+}
+
+void Worker::Impl::Execute(std::string group, model::Assignment assignment,
+                           std::shared_ptr<CancelToken> cancel) {
+  const Time start = clock_.Now();
+  const auto started = std::chrono::steady_clock::now();
+  Execution execution;
+  execution.assignment = assignment;
+  execution.group = group;
+  execution.worker = options_.name;
+  execution.output_cap = options_.output_cap;
+  if (!options_.log_dir.empty()) {
+    execution.log_path = (std::filesystem::path(options_.log_dir) / SafeFileName(group) /
+                          SafeFileName(assignment.job_id) / (SafeFileName(assignment.id) + ".log"))
+                             .string();
+  }
+  // The timeout: a watcher cancels the run when it is due.
+  std::thread timer;
+  if (assignment.timeout_seconds > 0) {
+    timer = std::thread([cancel, seconds = assignment.timeout_seconds] {
+      if (!cancel->WaitFor(std::chrono::seconds(seconds))) {
+        cancel->Cancel(fmt::format("timed out after {} s", seconds));
+      }
+    });
+  }
+  Outcome outcome;
+  Executor* executor = Pick(assignment);
+  if (executor == nullptr) {
+    outcome.result = fmt::format("no executor on this worker takes target '{}'", assignment.target);
+  } else {
+    try {
+      outcome = executor->Run(execution, *cancel);
+    } catch (const std::exception& e) {
+      outcome = Outcome{};
+      outcome.result = fmt::format("{} executor failed: {}", executor->name(), e.what());
+    }
+  }
+  const bool was_cancelled = cancel->cancelled();
+  cancel->Cancel("");  // ends the timer
+  if (timer.joinable()) timer.join();
+
+  const Time end = clock_.Now();
+  model::ExecutionRecord record;
+  record.run = assignment;
+  record.run.ip = options_.name;
+  record.status = outcome.success ? model::RunStatus::kSuccess : model::RunStatus::kError;
+  record.result = outcome.result;
+  record.output = outcome.output;
+  record.exit_code = outcome.exit_code;
+  record.start_time = model::FormatLegacyTime(start, TimeZone::Local());
+  record.finish_time = model::FormatLegacyTime(end, TimeZone::Local());
+  record.started_at = start;
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+  record.duration_ms = took.count();
+  record.times = took.count() / 1000;
+  Finish(group, record);
+
+  bool killed = false;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = running_.find(assignment.id);
+    if (it != running_.end()) {
+      killed = it->second.killed;
+      finished_.push_back(std::move(it->second.thread));
+      running_.erase(it);
+    }
+    if (outcome.success) {
+      ++stats_.succeeded;
+    } else {
+      ++stats_.failed;
+    }
+    if (killed) ++stats_.killed;
+    if (was_cancelled && !killed && record.result.starts_with("timed out")) ++stats_.timed_out;
+  }
+  if (killed) {
+    coord::DeleteRequest del;
+    del.key = keys::Kill(group, options_.name, assignment.id);
+    (void)store_.Delete(del);
+  }
+  cv_.notify_all();
+}
+
+void Worker::Impl::Finish(const std::string& group, const model::ExecutionRecord& record) {
+  const std::string key = keys::Execute(group, options_.name, record.run.id);
+  coord::PutRequest put;
+  put.key = key;
+  put.value = record.ToJson();
+  if (store_.Put(put).ok()) return;
+  // The store is away: keep the record and write it when it is back.
+  spdlog::warn("worker {}: cannot write the record of {} now; spooled", options_.name,
+               record.run.id);
+  Spool(key, record.ToJson());
+}
+
+void Worker::Impl::Spool(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  if (options_.spool_dir.empty()) {
+    spool_[key] = value;
+    return;
+  }
+  std::filesystem::create_directories(options_.spool_dir);
+  const auto path =
+      std::filesystem::path(options_.spool_dir) / (SafeFileName(key.substr(1)) + ".json");
+  std::ofstream out(path.string() + ".tmp", std::ios::trunc);
+  out << nlohmann::json{{"key", key}, {"value", value}}.dump();
+  out.close();
+  std::filesystem::rename(path.string() + ".tmp", path);
+}
+
+size_t Worker::Impl::FlushSpool() {
+  std::vector<std::pair<std::string, std::string>> items;  // key, value
+  std::vector<std::filesystem::path> files;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : spool_) items.emplace_back(k, v);
+  }
+  if (!options_.spool_dir.empty() && std::filesystem::is_directory(options_.spool_dir)) {
+    for (const auto& entry : std::filesystem::directory_iterator(options_.spool_dir)) {
+      if (entry.path().extension() != ".json") continue;
+      std::ifstream in(entry.path());
+      const auto j = nlohmann::json::parse(in, nullptr, false);
+      if (!j.is_object() || !j.contains("key") || !j.contains("value")) continue;
+      items.emplace_back(j["key"].get<std::string>(), j["value"].get<std::string>());
+      files.push_back(entry.path());
+    }
+  }
+  size_t left = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& [key, value] = items[i];
+    if (!store_.Put({key, value, 0, false}).ok()) {
+      ++left;
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    ++stats_.spooled;
+    if (i < items.size() - files.size()) {
+      spool_.erase(key);
+    } else {
+      std::filesystem::remove(files[i - (items.size() - files.size())]);
+    }
+  }
+  return left;
+}
+
+void Worker::Impl::Dispatch() {
+  auto next_spool_try = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    if (!finished_.empty()) {
+      std::vector<std::thread> done;
+      done.swap(finished_);
+      lock.unlock();
+      for (std::thread& t : done) t.join();
+      lock.lock();
+    }
+    if (lease_lost_ && !draining_) {
+      lease_lost_ = false;
+      lock.unlock();
+      {
+        std::lock_guard reg(register_mu_);
+        keeper_.reset();
+        if (lease_ != 0) (void)store_.RevokeLease(lease_);
+        lease_ = 0;
+        const absl::Status s = Register();
+        if (!s.ok()) {
+          spdlog::warn("worker {}: cannot register again: {}", options_.name, s.ToString());
+        } else {
+          spdlog::info("worker {}: registered again with a new lease", options_.name);
+        }
+        if (!s.ok()) {
+          std::lock_guard l(mu_);
+          lease_lost_ = true;
+        }
+      }
+      // Work written meanwhile: range again (the watches went on regardless).
+      for (const std::string& group : options_.groups) {
+        coord::RangeRequest range;
+        range.key = keys::SnapshotPrefix(group, options_.name);
+        range.range_end = coord::PrefixEnd(range.key);
+        if (auto r = store_.Range(range); r.ok()) {
+          std::lock_guard l(mu_);
+          for (const coord::KeyValue& kv : r->kvs) {
+            if (queued_.insert(kv.key).second) queue_.push_back({group, kv});
+          }
+        }
+      }
+      lock.lock();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= next_spool_try &&
+        (!spool_.empty() || !options_.spool_dir.empty())) {
+      lock.unlock();
+      FlushSpool();
+      lock.lock();
+      next_spool_try = std::chrono::steady_clock::now() + kRetryEvery;
+    }
+    if (!draining_ && !queue_.empty() &&
+        static_cast<int>(running_.size()) < options_.concurrency) {
+      Pending pending = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(pending.kv.key);
+      lock.unlock();
+      Claim(pending);
+      lock.lock();
+      continue;
+    }
+    cv_.wait_for(lock, kRetryEvery, [&] {
+      return stopped_ || lease_lost_ || !finished_.empty() ||
+             (!draining_ && !queue_.empty() &&
+              static_cast<int>(running_.size()) < options_.concurrency);
+    });
+  }
+}
+
+absl::Status Worker::Impl::Start() {
+  if (options_.groups.empty()) return absl::InvalidArgumentError("a worker needs at least one group");
+  for (const std::string& group : options_.groups) {
+    RETURN_IF_ERROR(model::ValidateKeyName("group", group));
+  }
+  RETURN_IF_ERROR(model::ValidateKeyName("name", options_.name));
+  if (options_.concurrency < 1) return absl::InvalidArgumentError("concurrency must be at least 1");
+  {
+    std::lock_guard lock(register_mu_);
+    RETURN_IF_ERROR(Register());
+  }
+  for (const std::string& group : options_.groups) {
+    const absl::Status s = WatchGroup(group);
+    if (!s.ok()) {
+      watches_.clear();
+      std::lock_guard lock(register_mu_);
+      keeper_.reset();
+      (void)store_.RevokeLease(lease_);
+      return s;
+    }
+  }
+  dispatcher_ = std::thread(&Impl::Dispatch, this);
+  spdlog::info("worker {}: registered in {} (concurrency {})", options_.name,
+               fmt::join(options_.groups, ", "), options_.concurrency);
+  return absl::OkStatus();
+}
+
+void Worker::Impl::Drain(milliseconds timeout) {
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return;
+    draining_ = true;
+  }
+  cv_.notify_all();
+  // Deregister first: the leader moves what is still assigned here.
+  {
+    std::lock_guard lock(register_mu_);
+    keeper_.reset();
+    if (lease_ != 0) (void)store_.RevokeLease(lease_);
+    lease_ = 0;
+  }
+  watches_.clear();
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return running_.empty(); });
+    for (auto& [id, run] : running_) run.cancel->Cancel("worker stopping");
+    cv_.wait(lock, [&] { return running_.empty(); });
+    stopped_ = true;
+  }
+  cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  std::vector<std::thread> finished;
+  {
+    std::lock_guard lock(mu_);
+    finished.swap(finished_);
+  }
+  for (std::thread& t : finished) t.join();
+  FlushSpool();
+}
+
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Worker::~Worker() = default;
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(
+    coord::Store& store, WorkerOptions options, std::vector<std::unique_ptr<Executor>> executors) {
+  auto impl = std::make_unique<Impl>(store, std::move(options), std::move(executors));
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Worker>(new Worker(std::move(impl)));
+}
+
+void Worker::Drain(milliseconds timeout) { impl_->Drain(timeout); }
+WorkerStats Worker::stats() const { return impl_->stats(); }
+
+}  // namespace forest::worker
