@@ -29,7 +29,6 @@ class TestExecutor final : public Executor {
   bool Accepts(const model::Assignment& a) const override { return a.target != "nobody"; }
   Outcome Run(const Execution& e, CancelToken& cancel) override {
     ++started;
-    last_params = e.assignment.params;
     const std::string& t = e.assignment.target;
     Outcome o;
     if (t.starts_with("ok:")) {
@@ -50,7 +49,6 @@ class TestExecutor final : public Executor {
     return o;
   }
   std::atomic<int> started{0};
-  std::string last_params;
 };
 
 class WorkerTest : public ::testing::Test {
