@@ -42,6 +42,13 @@ std::string Kill(std::string_view group, std::string_view worker, std::string_vi
   return fmt::format("{}{}/{}/{}", kKillPrefix, group, worker, id);
 }
 
+std::string WorkerFacts(std::string_view group, std::string_view worker) {
+  return fmt::format("{}{}/{}", kWorkerPrefix, group, worker);
+}
+std::string Claim(std::string_view group, std::string_view id) {
+  return fmt::format("{}{}/{}", kClaimPrefix, group, id);
+}
+
 std::optional<Parsed> Parse(std::string_view key) {
   // s[0] is the empty piece before the leading '/'; s[1] must be "forest".
   const std::vector<std::string_view> s = Split(key, '/');
@@ -71,6 +78,9 @@ std::optional<Parsed> Parse(std::string_view key) {
     if (n == 7 && s[3] == "execute" && s[4] == "snapshot") {
       return Parsed{Kind::kExecute, s[5], s[6], s[7]};
     }
+  } else if (s[2] == "worker") {
+    if (n == 4) return Parsed{Kind::kWorkerFacts, s[3], s[4], {}};
+    if (n == 5 && s[3] == "claim") return Parsed{Kind::kClaim, s[4], s[5], {}};
   }
   return std::nullopt;
 }

@@ -13,6 +13,8 @@
 //   /forest/server/retry/{job}/{id}                        RetryIntent for run `id`
 //   /forest/server/run/{job}/{request}                     RunRequest (manual / API run)
 //   /forest/client/kill/{group}/{worker}/{id}              stop run `id` (value: reason)
+//   /forest/worker/{group}/{worker}                        worker facts (leased; JSON)
+//   /forest/worker/claim/{group}/{id}                      run `id` claimed (value: worker)
 //
 // Records the leader writes for runs no worker took (no live worker) use
 // kNoWorker as the worker segment; it is not a valid worker name.
@@ -34,6 +36,8 @@ inline constexpr std::string_view kRunPrefix = "/forest/server/run/";
 inline constexpr std::string_view kSnapshotPrefix = "/forest/client/snapshot/";
 inline constexpr std::string_view kExecutePrefix = "/forest/client/execute/snapshot/";
 inline constexpr std::string_view kKillPrefix = "/forest/client/kill/";
+inline constexpr std::string_view kWorkerPrefix = "/forest/worker/";
+inline constexpr std::string_view kClaimPrefix = "/forest/worker/claim/";
 inline constexpr std::string_view kNoWorker = "~";
 
 std::string Conf(std::string_view job_id);
@@ -48,13 +52,17 @@ std::string Snapshot(std::string_view group, std::string_view worker, std::strin
 std::string SnapshotPrefix(std::string_view group, std::string_view worker);
 std::string Execute(std::string_view group, std::string_view worker, std::string_view id);
 std::string Kill(std::string_view group, std::string_view worker, std::string_view id);
+// A worker's facts, under its registration's lease: while it exists the
+// worker is alive, even when it has withdrawn its client key to drain.
+std::string WorkerFacts(std::string_view group, std::string_view worker);
+std::string Claim(std::string_view group, std::string_view id);
 
 // What a key under /forest is. `a`, `b`, `c` are its name segments in the
 // order of the builders above (e.g. Snapshot: group, worker, id).
 struct Parsed {
   enum class Kind {
     kLeader, kNode, kGroup, kConf, kCursor, kRetry, kRun,
-    kClient, kSnapshot, kExecute, kKill,
+    kClient, kSnapshot, kExecute, kKill, kWorkerFacts, kClaim,
   };
   Kind kind;
   std::string_view a, b, c;

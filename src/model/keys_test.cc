@@ -92,7 +92,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "execute", "snapshot", "clients"},
         KeyCase{Conf("conf"), "/forest/server/conf/conf", Kind::kConf, "conf"},
         KeyCase{Node("leader"), "/forest/server/node/leader", Kind::kNode, "leader"},
-        KeyCase{Run("run", "retry"), "/forest/server/run/run/retry", Kind::kRun, "run", "retry"}));
+        KeyCase{Run("run", "retry"), "/forest/server/run/run/retry", Kind::kRun, "run", "retry"},
+        KeyCase{WorkerFacts("trade", "w1"), "/forest/worker/trade/w1", Kind::kWorkerFacts, "trade",
+                "w1"},
+        KeyCase{Claim("trade", "20260101000030000-j"), "/forest/worker/claim/trade/20260101000030000-j",
+                Kind::kClaim, "trade", "20260101000030000-j"},
+        // A group called "claim": its facts have one segment fewer than a claim.
+        KeyCase{WorkerFacts("claim", "w1"), "/forest/worker/claim/w1", Kind::kWorkerFacts, "claim",
+                "w1"}));
 
 TEST(KeysTest, PrefixesMatchTheirKeys) {
   EXPECT_EQ(ClientPrefix("trade"), "/forest/client/trade/clients/");
@@ -142,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(
         "/forest/client/snapshot/trade/w1/id/x", "/forest/client/kill/trade/w1",
         "/forest/client/execute/snapshot/trade/w1/", "/forest/client/execute/snapshot/trade/w1",
         "/forest/client/execute/other/trade/w1/id", "/forest/client/execute/trade/w1/id/x",
-        "/forest/client/other/trade/w1/id", "/forest/server/x/y/z/w/v/u", "/forest/worker/conf/j"));
+        "/forest/client/other/trade/w1/id", "/forest/server/x/y/z/w/v/u", "/forest/nowhere/conf/j",
+        "/forest/worker/a/b/c/d"));
 
 TEST(KeysTest, EveryBuilderRoundTripsOverAwkwardNames) {
   using K = Kind;

@@ -234,7 +234,11 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
       new_runs_.insert(kv.key);
       return;
     }
+    case Kind::kWorkerFacts:
+      alive_.insert(BusyKey(a, b));
+      return;
     case Kind::kKill:  // for the worker (and the collector, which removes them)
+    case Kind::kClaim:
     case Kind::kLeader:
     case Kind::kNode:
     case Kind::kGroup:
@@ -286,7 +290,12 @@ void LeaderImpl::DeleteKey(std::string_view key_view) {
     case Kind::kRun:
       runs_.erase(key);
       return;
+    case Kind::kWorkerFacts:
+      alive_.erase(BusyKey(a, b));
+      lost_workers_.emplace(a, b);  // its runs, if any are left, are lost now
+      return;
     case Kind::kKill:
+    case Kind::kClaim:
     case Kind::kLeader:
     case Kind::kNode:
     case Kind::kGroup:
@@ -299,6 +308,7 @@ void LeaderImpl::Load(const coord::RangeResponse& snapshot) {
   cursors_.clear();
   invalid_keys_.clear();
   workers_.clear();
+  alive_.clear();
   assignments_.clear();
   records_.clear();
   retries_.clear();

@@ -137,6 +137,9 @@ class LeaderImpl {
   absl::flat_hash_map<std::string, CursorEntry> cursors_;  // by job id
   // group -> live workers (name -> create revision), sorted by name.
   absl::flat_hash_map<std::string, std::map<std::string, coord::Revision>> workers_;
+  // "group/worker" of workers whose facts key (ours) exists: alive, even
+  // while draining with the client key withdrawn.
+  absl::flat_hash_set<std::string> alive_;
   std::map<std::string, AssignmentEntry> assignments_;  // by key
   std::map<std::string, RecordEntry> records_;          // by key
   std::map<std::string, RetryEntry> retries_;           // by key

@@ -115,6 +115,8 @@ void LeaderImpl::MoveOrphans(const std::string& group, std::vector<WriteUnit>& u
 
 void LeaderImpl::MarkLost(const std::string& group, const std::string& worker, Time now,
                           std::vector<WriteUnit>& units) {
+  // Draining (client key withdrawn, facts alive): its runs are finishing.
+  if (alive_.contains(fmt::format("{}/{}", group, worker))) return;
   const std::string prefix = keys::Execute(group, worker, "");
   for (auto it = records_.lower_bound(prefix);
        it != records_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
@@ -129,6 +131,7 @@ void LeaderImpl::MarkLost(const std::string& group, const std::string& worker, T
     unit.compares.push_back(
         Compare::ModRevision(it->first, Compare::Result::kEqual, r.mod_revision));
     unit.compares.push_back(Compare::Absent(keys::Client(group, worker)));
+    unit.compares.push_back(Compare::Absent(keys::WorkerFacts(group, worker)));
     unit.ops.push_back(PutOp(it->first, lost.ToJson()));
     unit.on_commit = [this, key = it->first](coord::Revision rev) {
       MarkWritten(key, rev);

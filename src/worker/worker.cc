@@ -40,17 +40,9 @@ coord::Op Delete(std::string key) {
   return del;
 }
 
-// Where a worker's facts live (ours; the leader ignores the prefix).
-std::string FactsKey(std::string_view group, std::string_view name) {
-  return fmt::format("/forest/worker/{}/{}", group, name);
-}
-// The claim lock of run `id` in `group`: one worker runs it, even if it
-// was written for two (ours). Locks live under a lease that nobody renews
-// (kClaimLeaseTtl, a new one every kClaimLeaseEvery), so they go by
-// themselves an hour or two after the run.
-std::string ClaimKey(std::string_view group, std::string_view id) {
-  return fmt::format("/forest/worker/claim/{}/{}", group, id);
-}
+// Claim locks (keys::Claim: one worker runs a run, even if it was written
+// for two) live under a lease that nobody renews (kClaimLeaseTtl, a new one
+// every kClaimLeaseEvery), so they go by themselves an hour or two later.
 
 std::string SafeFileName(std::string_view s) {
   std::string out(s);
@@ -167,7 +159,7 @@ absl::Status Worker::Impl::Register() {
       coord::TxnRequest txn;
       txn.compare.push_back(coord::Compare::Absent(keys::Client(group, options_.name)));
       txn.success.push_back(Put(keys::Client(group, options_.name), options_.name, grant.id));
-      txn.success.push_back(Put(FactsKey(group, options_.name), facts.dump(), grant.id));
+      txn.success.push_back(Put(keys::WorkerFacts(group, options_.name), facts.dump(), grant.id));
       auto response = store_.Txn(txn);
       if (!response.ok()) {
         (void)store_.RevokeLease(grant.id);
@@ -323,10 +315,10 @@ bool Worker::Impl::Claim(const Pending& pending) {
   coord::TxnRequest txn;
   txn.compare.push_back(coord::Compare::CreateRevision(pending.kv.key, coord::Compare::Result::kEqual,
                                                        pending.kv.create_revision));
-  txn.compare.push_back(coord::Compare::Absent(ClaimKey(pending.group, id)));
+  txn.compare.push_back(coord::Compare::Absent(keys::Claim(pending.group, id)));
   txn.success.push_back(Delete(pending.kv.key));
   txn.success.push_back(Put(keys::Execute(pending.group, options_.name, id), record.ToJson()));
-  txn.success.push_back(Put(ClaimKey(pending.group, id), options_.name, *lease));
+  txn.success.push_back(Put(keys::Claim(pending.group, id), options_.name, *lease));
   auto response = store_.Txn(txn);
   if (!response.ok() || !response->succeeded) {
     std::lock_guard lock(mu_);
@@ -593,14 +585,23 @@ void Worker::Impl::Drain(milliseconds timeout) {
     draining_ = true;
   }
   cv_.notify_all();
-  // Deregister first: the leader moves what is still assigned here.
+  // Withdraw the client keys first: the leader moves what is still assigned
+  // here. The facts key (same lease, kept alive) says we are alive, so the
+  // runs still going are not taken for lost (and retried elsewhere) while
+  // they finish; kill requests still reach them.
   {
     std::lock_guard lock(register_mu_);
-    keeper_.reset();
-    if (lease_ != 0) (void)store_.RevokeLease(lease_);
-    lease_ = 0;
+    if (lease_ != 0) {
+      coord::TxnRequest withdraw;
+      for (const std::string& group : options_.groups) {
+        withdraw.success.push_back(Delete(keys::Client(group, options_.name)));
+      }
+      if (auto r = store_.Txn(withdraw); !r.ok()) {
+        spdlog::warn("worker {}: cannot withdraw its registration: {}", options_.name,
+                     r.status().ToString());
+      }
+    }
   }
-  watches_.clear();
   {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [&] { return running_.empty(); });
@@ -609,6 +610,13 @@ void Worker::Impl::Drain(milliseconds timeout) {
     stopped_ = true;
   }
   cv_.notify_all();
+  {
+    std::lock_guard lock(register_mu_);
+    keeper_.reset();
+    if (lease_ != 0) (void)store_.RevokeLease(lease_);
+    lease_ = 0;
+  }
+  watches_.clear();
   if (dispatcher_.joinable()) dispatcher_.join();
   std::vector<std::thread> finished;
   {
