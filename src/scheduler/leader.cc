@@ -187,6 +187,7 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
       entry.doc = std::move(*doc);
       AddActive(entry.doc.job_id, kv.key, entry);
       if (!Live(a, b)) joined_groups_.insert(a);  // an orphan to move
+      if (leading()) unclaimed_timers_.emplace(clock_.Now() + options_.unclaimed_move_after, kv.key);
       return;
     }
     case Kind::kExecute: {
@@ -321,6 +322,7 @@ void LeaderImpl::Load(const coord::RangeResponse& snapshot) {
   recent_order_.clear();
   retry_timers_ = {};
   timeout_timers_ = {};
+  unclaimed_timers_ = {};
   const bool was_leading = leading();
   // Everything in the snapshot is authoritative, this node's writes included.
   const std::optional<coord::Revision> token = token_;
@@ -393,6 +395,7 @@ void LeaderImpl::Demoted() {
   reconcile_ = false;
   retry_timers_ = {};
   timeout_timers_ = {};
+  unclaimed_timers_ = {};
 }
 
 bool LeaderImpl::leading() const { return token_ && !fenced_out_ && revision_ >= *token_; }
@@ -415,8 +418,8 @@ void LeaderImpl::Commit(std::vector<WriteUnit>& units) {
 std::optional<Time> LeaderImpl::NextTimer() {
   std::optional<Time> next;
   if (!retry_timers_.empty()) next = retry_timers_.top().first;
-  if (!timeout_timers_.empty() && (!next || timeout_timers_.top().first < *next)) {
-    next = timeout_timers_.top().first;
+  for (const TimerQueue* q : {&timeout_timers_, &unclaimed_timers_}) {
+    if (!q->empty() && (!next || q->top().first < *next)) next = q->top().first;
   }
   return next;
 }
@@ -445,6 +448,7 @@ Time LeaderImpl::Tick() {
   FireDue(now, units);
   DispatchRetries(now, units);
   CheckTimeouts(now, units);
+  MoveUnclaimed(now, units);
   Commit(units);
   if (!leading()) return Time::max();
 

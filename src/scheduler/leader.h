@@ -15,7 +15,8 @@
 //     concurrency and routing rules, and writes assignments + cursor of each
 //     job in fenced transactions (several in parallel, each within etcd's
 //     128-operation limit);
-//   - moves unclaimed assignments of workers that left; marks running runs
+//   - moves unclaimed assignments of workers that left (and of live workers
+//     that leave them unclaimed too long, to a less busy one); marks running runs
 //     of workers that left as unknown and runs past their timeout as timed
 //     out; decides and dispatches retries; serves run requests.
 // Every write is fenced on the token: a leader that lost its key writes
@@ -61,6 +62,9 @@ struct LeaderOptions {
   std::chrono::milliseconds misfire_threshold{60000};
   // fire_all fires at most this many missed times of one job (the latest).
   int fire_all_cap = 100;
+  // An assignment a live worker leaves unclaimed this long (it is full, or
+  // stuck) moves to a less busy worker of the group.
+  std::chrono::milliseconds unclaimed_move_after{30000};
   // A run with no final status this long after its timeout is timed out.
   std::chrono::milliseconds timeout_grace{10000};
   // A dispatched retry is remembered while the failed run's record exists

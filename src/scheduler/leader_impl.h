@@ -162,6 +162,7 @@ class LeaderImpl {
   std::set<std::string> new_runs_;       // keys
   TimerQueue retry_timers_;    // (due, retry key)
   TimerQueue timeout_timers_;  // (deadline, record key)
+  TimerQueue unclaimed_timers_;  // (when to look, assignment key)
   // Keys this leader wrote at a revision the view has not reached yet: work
   // on them waits for the view (it would act on stale data).
   absl::flat_hash_map<std::string, coord::Revision> written_;
@@ -206,6 +207,13 @@ class LeaderImpl {
   void Reconcile(Time now, std::vector<WriteUnit>& units);
   void FailOver(Time now, std::vector<WriteUnit>& units);
   void MoveOrphans(const std::string& group, std::vector<WriteUnit>& units);
+  // Assignments left unclaimed on a live worker past unclaimed_move_after.
+  void MoveUnclaimed(Time now, std::vector<WriteUnit>& units);
+  // Adds a unit moving assignment `key` to the least busy of `live`;
+  // false when it stays (claimed, a broadcast copy, nowhere better to go).
+  bool Move(const std::string& key, const AssignmentEntry& a,
+            std::vector<dispatch::LiveWorker>& live, bool only_if_less_busy,
+            std::vector<WriteUnit>& units);
   void MarkLost(const std::string& group, const std::string& worker, Time now,
                 std::vector<WriteUnit>& units);
   void DecideRetries(Time now, std::vector<WriteUnit>& units);

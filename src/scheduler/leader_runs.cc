@@ -32,6 +32,9 @@ void LeaderImpl::Reconcile(Time now, std::vector<WriteUnit>& units) {
     if (!Live(a.group, a.worker)) orphan_groups.insert(a.group);
   }
   for (const std::string& group : orphan_groups) MoveOrphans(group, units);
+  for (const auto& [key, a] : assignments_) {
+    unclaimed_timers_.emplace(now + options_.unclaimed_move_after, key);
+  }
   std::set<std::pair<std::string, std::string>> lost;
   for (const auto& [key, r] : records_) {
     if (r.doc.status == model::RunStatus::kRunning) {
@@ -64,53 +67,87 @@ void LeaderImpl::FailOver(Time now, std::vector<WriteUnit>& units) {
   joined_groups_.clear();
 }
 
+bool LeaderImpl::Move(const std::string& key, const AssignmentEntry& a,
+                      std::vector<dispatch::LiveWorker>& live, bool only_if_less_busy,
+                      std::vector<WriteUnit>& units) {
+  if (Stale(key)) return false;
+  // Claimed by a worker that writes its record before deleting the
+  // assignment (the original's clients): not ours to move.
+  const std::string record_key = keys::Execute(a.group, a.worker, a.id);
+  if (records_.contains(record_key)) return false;
+  // A broadcast copy belongs to its worker: every other worker has its own.
+  if (const auto job = jobs_.find(a.doc.job_id);
+      job != jobs_.end() && job->second.job.routing == model::Routing::kBroadcast &&
+      a.doc.trigger != model::Trigger::kRetry) {
+    return false;
+  }
+  // Least busy among the live workers; ties spread by the router.
+  const auto picks = router_.Route(model::Routing::kLeastBusy, a.doc.job_id, live, a.worker);
+  if (picks.empty() || live[picks[0].worker].name == a.worker) return false;
+  dispatch::LiveWorker& target = live[picks[0].worker];
+  if (only_if_less_busy) {
+    const auto source = busy_.find(fmt::format("{}/{}", a.group, a.worker));
+    if (target.running >= (source == busy_.end() ? 0 : source->second) - 1) return false;
+  }
+  model::Assignment moved = a.doc;
+  moved.ip = target.name;
+  moved.trigger = model::Trigger::kFailover;
+  const std::string to = keys::Snapshot(a.group, target.name, a.id);
+  WriteUnit unit;
+  // The source must still be unclaimed, the target alive and free.
+  unit.compares.push_back(Compare::CreateRevision(key, Compare::Result::kEqual, a.create_revision));
+  unit.compares.push_back(
+      Compare::CreateRevision(keys::Client(a.group, target.name), Compare::Result::kGreater, 0));
+  unit.compares.push_back(Compare::Absent(to));
+  unit.compares.push_back(Compare::Absent(record_key));
+  unit.ops.push_back(DeleteOp(key));
+  unit.ops.push_back(PutOp(to, moved.ToJson()));
+  ++target.running;
+  unit.on_commit = [this, from = key, to](coord::Revision r) {
+    MarkWritten(from, r);
+    MarkWritten(to, r);
+    ++stats_.moved;
+    spdlog::info("failover: {} -> {}", from, to);
+  };
+  units.push_back(std::move(unit));
+  return true;
+}
+
 void LeaderImpl::MoveOrphans(const std::string& group, std::vector<WriteUnit>& units) {
   std::vector<dispatch::LiveWorker> live = LiveWorkers(group);
   if (live.empty()) return;  // they wait for a worker to join
   const std::string prefix = std::string(keys::kSnapshotPrefix) + group + "/";
   for (auto it = assignments_.lower_bound(prefix);
        it != assignments_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    const AssignmentEntry& a = it->second;
-    if (Live(a.group, a.worker) || Stale(it->first)) continue;
-    // Claimed by a worker that writes its record before deleting the
-    // assignment (the original's clients): not ours to move.
-    const std::string record_key = keys::Execute(group, a.worker, a.id);
-    if (records_.contains(record_key)) continue;
-    // A broadcast copy belongs to its worker: every other worker has its own.
-    if (const auto job = jobs_.find(a.doc.job_id);
-        job != jobs_.end() && job->second.job.routing == model::Routing::kBroadcast &&
-        a.doc.trigger != model::Trigger::kRetry) {
-      continue;
+    if (Live(it->second.group, it->second.worker)) continue;
+    if (Move(it->first, it->second, live, /*only_if_less_busy=*/false, units)) {
+      units.back().on_error = [this, group](const absl::Status&) { joined_groups_.insert(group); };
     }
-    // Least busy among the live workers; ties spread by the router.
-    const auto picks =
-        router_.Route(model::Routing::kLeastBusy, a.doc.job_id, live, a.worker);
-    if (picks.empty()) return;
-    dispatch::LiveWorker& target = live[picks[0].worker];
-    model::Assignment moved = a.doc;
-    moved.ip = target.name;
-    moved.trigger = model::Trigger::kFailover;
-    const std::string to = keys::Snapshot(group, target.name, a.id);
-    WriteUnit unit;
-    // The source must still be unclaimed, the target alive and free.
-    unit.compares.push_back(
-        Compare::CreateRevision(it->first, Compare::Result::kEqual, a.create_revision));
-    unit.compares.push_back(Compare::CreateRevision(keys::Client(group, target.name),
-                                                    Compare::Result::kGreater, 0));
-    unit.compares.push_back(Compare::Absent(to));
-    unit.compares.push_back(Compare::Absent(record_key));
-    unit.ops.push_back(DeleteOp(it->first));
-    unit.ops.push_back(PutOp(to, moved.ToJson()));
-    ++target.running;
-    unit.on_commit = [this, from = it->first, to](coord::Revision r) {
-      MarkWritten(from, r);
-      MarkWritten(to, r);
-      ++stats_.moved;
-      spdlog::info("failover: {} -> {}", from, to);
-    };
-    unit.on_error = [this, group](const absl::Status&) { joined_groups_.insert(group); };
-    units.push_back(std::move(unit));
   }
+}
+
+void LeaderImpl::MoveUnclaimed(Time now, std::vector<WriteUnit>& units) {
+  std::set<std::string> seen;
+  std::vector<Timer> later;
+  while (!unclaimed_timers_.empty() && unclaimed_timers_.top().first <= now) {
+    const std::string key = unclaimed_timers_.top().second;
+    unclaimed_timers_.pop();
+    const auto it = assignments_.find(key);
+    if (it == assignments_.end() || !seen.insert(key).second) continue;
+    const AssignmentEntry& a = it->second;
+    if (!Live(a.group, a.worker)) continue;  // an orphan: MoveOrphans' business
+    // Still waiting on a live worker (full, or slow): elsewhere if someone
+    // is less busy, else look again later.
+    std::vector<dispatch::LiveWorker> live = LiveWorkers(a.group);
+    if (!Move(key, a, live, /*only_if_less_busy=*/true, units)) {
+      later.emplace_back(now + options_.unclaimed_move_after, key);
+    } else {
+      units.back().on_error = [this, key, now](const absl::Status&) {
+        unclaimed_timers_.emplace(now + options_.unclaimed_move_after, key);
+      };
+    }
+  }
+  for (Timer& t : later) unclaimed_timers_.push(std::move(t));
 }
 
 void LeaderImpl::MarkLost(const std::string& group, const std::string& worker, Time now,

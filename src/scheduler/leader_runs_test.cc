@@ -395,3 +395,40 @@ TEST(LeaderRunsTest, FailoverLeavesAssignmentsWithARecordAlone) {
 
 }  // namespace
 }  // namespace forest::scheduler
+
+namespace forest::scheduler {
+namespace {
+
+// A live worker that leaves an assignment unclaimed (it is full) loses it
+// to a less busy worker of the group.
+TEST(LeaderRunsTest, WorkLeftUnclaimedByABusyWorkerMovesToAnIdleOne) {
+  LeaderHarness h;
+  LeaderOptions options;
+  options.unclaimed_move_after = seconds(5);
+  model::Job job = LeaderHarness::MakeJob("j1", "0 0 * * * ?");
+  job.routing = model::Routing::kConsistentHash;
+  auto& a = h.Lead(job, {"w1", "w2"}, options);
+  h.clock().Set(At("2026-01-01T00:59:59.500Z"));
+  h.Run(a, seconds(1));
+  auto pending = h.Keys(keys::kSnapshotPrefix);
+  ASSERT_EQ(pending.size(), 1u);
+  const std::string busy = std::string(keys::Parse(pending[0].key)->b);
+  FinishRun(h, pending[0], model::RunStatus::kRunning, /*claim_only=*/true);
+  // The next fire goes to the same (busy) worker and waits there.
+  h.clock().Set(At("2026-01-01T01:59:59.500Z"));
+  h.Run(a, seconds(1));
+  pending = h.Keys(keys::kSnapshotPrefix);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(keys::Parse(pending[0].key)->b, busy);
+  h.Run(a, seconds(3));
+  EXPECT_EQ(keys::Parse(h.Keys(keys::kSnapshotPrefix).at(0).key)->b, busy);  // not yet
+  h.Run(a, seconds(3));
+  pending = h.Keys(keys::kSnapshotPrefix);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_NE(keys::Parse(pending[0].key)->b, busy);
+  EXPECT_EQ(model::Assignment::FromJson(pending[0].value)->trigger, model::Trigger::kFailover);
+  EXPECT_EQ(a.leader->stats().moved, 1);
+}
+
+}  // namespace
+}  // namespace forest::scheduler
