@@ -1,5 +1,6 @@
 #include "cli/common_flags.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 
 #include "cli/drop_in.h"
@@ -22,20 +23,26 @@ void AddEtcdFlags(CLI::App& cmd, EtcdArgs& args, const std::string& endpoints_he
   add("--etcd-key", args.key, "ETCD_KEY", "client key (PEM) for etcd");
 }
 
-std::vector<std::string> EtcdEndpoints(const EtcdArgs& args) {
-  std::vector<std::string> out;
+absl::StatusOr<coord::EtcdStoreOptions> ToEtcdOptions(const EtcdArgs& args) {
+  coord::EtcdStoreOptions o;
   const std::string_view endpoints = Trim(args.endpoints);
-  if (endpoints.empty() || endpoints == "none") return out;
-  for (const std::string_view e : Split(endpoints, ',')) {
-    if (!Trim(e).empty()) out.emplace_back(Trim(e));
+  if (!endpoints.empty() && endpoints != "none") {
+    for (const std::string_view e : Split(endpoints, ',')) {
+      if (!Trim(e).empty()) o.endpoints.emplace_back(Trim(e));
+    }
   }
-  return out;
-}
-
-absl::StatusOr<std::chrono::milliseconds> EtcdDialTimeout(const EtcdArgs& args) {
-  ASSIGN_OR_RETURN(const auto dial, ParseDuration(args.dial_timeout, std::chrono::seconds(1)));
-  if (dial.count() <= 0) return absl::InvalidArgumentError("must be positive");
-  return dial;
+  auto dial = ParseDuration(args.dial_timeout, std::chrono::seconds(1));
+  if (!dial.ok() || dial->count() <= 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--etcd-dial-timeout: {}", dial.ok() ? "must be positive" : std::string(dial.status().message())));
+  }
+  o.dial_timeout = *dial;
+  o.user = args.user;
+  o.password = args.password;
+  o.ca_file = args.cacert;
+  o.cert_file = args.cert;
+  o.key_file = args.key;
+  return o;
 }
 
 SignalWaiter::SignalWaiter() {

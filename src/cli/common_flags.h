@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coord/etcd/etcd_store.h"
 
 namespace forest::cli {
 
@@ -24,9 +25,9 @@ struct EtcdArgs {
 };
 void AddEtcdFlags(CLI::App& cmd, EtcdArgs& args, const std::string& endpoints_help);
 
-// The parsed forms: endpoints split on commas ("none" or empty: none).
-std::vector<std::string> EtcdEndpoints(const EtcdArgs& args);
-absl::StatusOr<std::chrono::milliseconds> EtcdDialTimeout(const EtcdArgs& args);
+// The parsed form: endpoints split on commas ("none" or empty: none).
+// InvalidArgument naming the flag for a bad dial timeout.
+absl::StatusOr<coord::EtcdStoreOptions> ToEtcdOptions(const EtcdArgs& args);
 
 // Blocks SIGINT and SIGTERM in every thread started after construction, so
 // Wait() receives them (no work in a signal handler); the destructor

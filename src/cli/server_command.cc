@@ -42,21 +42,18 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
     return std::nullopt;
   };
   server::ServerOptions o;
-  o.etcd_endpoints = EtcdEndpoints(args.etcd);
-  auto dial = EtcdDialTimeout(args.etcd);
-  if (!dial.ok()) return fail("--etcd-dial-timeout", dial.status());
-  o.etcd_dial_timeout = *dial;
-  o.etcd_user = args.etcd.user;
-  o.etcd_password = args.etcd.password;
-  o.etcd_ca_file = args.etcd.cacert;
-  o.etcd_cert_file = args.etcd.cert;
-  o.etcd_key_file = args.etcd.key;
+  auto etcd = ToEtcdOptions(args.etcd);
+  if (!etcd.ok()) {
+    std::cerr << "forest server: invalid " << etcd.status().message() << "\n";
+    return std::nullopt;
+  }
+  o.etcd = *std::move(etcd);
   if (const absl::Status s = server::ValidateHttpAddress(args.http_address); !s.ok()) {
     return fail("--http-address", s);
   }
   o.http_address = args.http_address;
   o.node_id = args.node_id;
-  if (o.etcd_endpoints.empty() && args.data_dir.empty()) {
+  if (o.etcd.endpoints.empty() && args.data_dir.empty()) {
     return fail("--data-dir", absl::InvalidArgumentError("empty"));
   }
   o.data_dir = args.data_dir;
@@ -83,7 +80,7 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
 std::string Describe(const server::Server& s) {
   const server::ServerOptions& o = s.options();
   if (s.standalone()) return fmt::format("standalone (data directory {})", o.data_dir);
-  return fmt::format("cluster (etcd {})", Join(o.etcd_endpoints, ","));
+  return fmt::format("cluster (etcd {})", Join(o.etcd.endpoints, ","));
 }
 
 int RunServer(const ServerArgs& args) {

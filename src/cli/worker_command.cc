@@ -73,17 +73,12 @@ int RunWorker(const WorkerArgs& args) {
   auto grace = ParseDuration(args.kill_grace, std::chrono::seconds(1));
   if (!grace.ok()) return Fail("--kill-grace", std::string(grace.status().message()));
 
-  coord::EtcdStoreOptions etcd;
-  etcd.endpoints = EtcdEndpoints(args.etcd);
-  if (etcd.endpoints.empty()) return Fail("--etcd-endpoints", "a worker needs etcd endpoints");
-  auto dial = EtcdDialTimeout(args.etcd);
-  if (!dial.ok()) return Fail("--etcd-dial-timeout", std::string(dial.status().message()));
-  etcd.dial_timeout = *dial;
-  etcd.user = args.etcd.user;
-  etcd.password = args.etcd.password;
-  etcd.ca_file = args.etcd.cacert;
-  etcd.cert_file = args.etcd.cert;
-  etcd.key_file = args.etcd.key;
+  auto etcd = ToEtcdOptions(args.etcd);
+  if (!etcd.ok()) {
+    std::cerr << "forest worker: invalid " << etcd.status().message() << "\n";
+    return 2;
+  }
+  if (etcd->endpoints.empty()) return Fail("--etcd-endpoints", "a worker needs etcd endpoints");
 
   std::vector<std::unique_ptr<worker::Executor>> executors;
   worker::HttpOptions http;
@@ -95,7 +90,7 @@ int RunWorker(const WorkerArgs& args) {
   executors.push_back(std::make_unique<worker::ShellExecutor>(shell));
 
   SignalWaiter signals;  // before any thread starts
-  auto store = coord::EtcdStore::Connect(etcd);
+  auto store = coord::EtcdStore::Connect(*std::move(etcd));
   if (!store.ok()) {
     std::cerr << "forest worker: cannot reach etcd: " << store.status().message() << "\n";
     return 1;

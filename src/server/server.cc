@@ -49,7 +49,7 @@ absl::Status EnsureLocalGroup(coord::Store& store) {
 }
 
 absl::StatusOr<std::unique_ptr<coord::Store>> OpenStore(const ServerOptions& o) {
-  if (o.etcd_endpoints.empty()) {
+  if (o.etcd.endpoints.empty()) {
     coord::EmbeddedStoreOptions eo;
     eo.sqlite_path = (std::filesystem::path(o.data_dir) / "forest.db").string();
     ASSIGN_OR_RETURN(std::unique_ptr<coord::EmbeddedStore> store,
@@ -57,15 +57,7 @@ absl::StatusOr<std::unique_ptr<coord::Store>> OpenStore(const ServerOptions& o) 
     RETURN_IF_ERROR(EnsureLocalGroup(*store));
     return std::unique_ptr<coord::Store>(std::move(store));
   }
-  coord::EtcdStoreOptions eo;
-  eo.endpoints = o.etcd_endpoints;
-  eo.dial_timeout = o.etcd_dial_timeout;
-  eo.user = o.etcd_user;
-  eo.password = o.etcd_password;
-  eo.ca_file = o.etcd_ca_file;
-  eo.cert_file = o.etcd_cert_file;
-  eo.key_file = o.etcd_key_file;
-  ASSIGN_OR_RETURN(std::unique_ptr<coord::EtcdStore> store, coord::EtcdStore::Connect(eo));
+  ASSIGN_OR_RETURN(std::unique_ptr<coord::EtcdStore> store, coord::EtcdStore::Connect(o.etcd));
   return std::unique_ptr<coord::Store>(std::move(store));
 }
 
@@ -200,11 +192,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (options.node_id.empty()) {
     ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
   }
-  if (options.etcd_endpoints.empty() && options.data_dir.empty()) {
+  if (options.etcd.endpoints.empty() && options.data_dir.empty()) {
     return absl::InvalidArgumentError("standalone mode needs a data directory");
   }
   std::unique_ptr<DataDirLock> lock;
-  if (options.etcd_endpoints.empty()) {
+  if (options.etcd.endpoints.empty()) {
     ASSIGN_OR_RETURN(lock, DataDirLock::Acquire(options.data_dir));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<coord::Store> store, OpenStore(options));
@@ -220,7 +212,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Node> node,
                    scheduler::Node::Start(*store, std::move(no)));
   std::unique_ptr<worker::Worker> local;
-  if (options.etcd_endpoints.empty()) {
+  if (options.etcd.endpoints.empty()) {
     // Standalone: one binary does the work too, in group `local`.
     worker::WorkerOptions wo;
     wo.groups = {std::string(kLocalGroup)};

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
 #include "scheduler/node.h"
 #include "worker/worker.h"
@@ -26,17 +27,9 @@
 namespace forest::server {
 
 struct ServerOptions {
-  // etcd client endpoints ("127.0.0.1:2379", "https://..."); empty = standalone.
-  std::vector<std::string> etcd_endpoints;
-  // How long to wait for an endpoint to answer. Default 5 s.
-  std::chrono::milliseconds etcd_dial_timeout{5000};
-  // etcd authentication when set. Default: none.
-  std::string etcd_user;
-  std::string etcd_password;
-  // TLS to etcd when etcd_ca_file is set (PEM files). Default: plain text.
-  std::string etcd_ca_file;
-  std::string etcd_cert_file;
-  std::string etcd_key_file;
+  // The etcd cluster (endpoints, dial timeout, auth, TLS: see
+  // coord/etcd/etcd_store.h); no endpoints = standalone.
+  coord::EtcdStoreOptions etcd;
   // host:port or :port of the HTTP API (not served yet). Default ":2856".
   std::string http_address = ":2856";
   // This node's id. Default (empty): DefaultNodeId().
@@ -77,7 +70,7 @@ class Server {
   scheduler::NodeStatus status() const;
   // The options as run (node_id filled in).
   const ServerOptions& options() const { return options_; }
-  bool standalone() const { return options_.etcd_endpoints.empty(); }
+  bool standalone() const { return options_.etcd.endpoints.empty(); }
 
  private:
   class DataDirLock;
