@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "model/job.h"
 #include "model/keys.h"
+#include "worker/spool.h"
 
 namespace forest::worker {
 namespace {
@@ -69,6 +70,7 @@ class Worker::Impl {
     std::lock_guard lock(mu_);
     WorkerStats s = stats_;
     s.running = static_cast<int>(running_.size());
+    s.spooled = spool_.written();
     return s;
   }
 
@@ -77,10 +79,12 @@ class Worker::Impl {
     std::string group;
     coord::KeyValue kv;
   };
+  // A run from the moment its claim is sent (so a kill that arrives before
+  // the claim's answer still finds it) until its record is written.
   struct Running {
     std::string group;
     std::shared_ptr<CancelToken> cancel;
-    std::thread thread;
+    std::thread thread;  // empty while the claim is in flight
     bool killed = false;
   };
 
@@ -88,14 +92,22 @@ class Worker::Impl {
   absl::Status WatchGroup(const std::string& group);
   void OnAssignments(const std::string& group, const coord::WatchUpdate& update);
   void OnKills(const std::string& group, const coord::WatchUpdate& update);
+  // A watch ended (compacted, canceled by the server): watch again.
+  void WatchEnded(const std::string& group, const coord::WatchUpdate& update);
+  // The queue of assignments to claim: a put adds (or refreshes), a delete drops.
+  void Enqueue(const std::string& group, const coord::KeyValue& kv);
+  void Dequeue(const std::string& key);
   void Kill(const std::string& group, const std::string& id, const std::string& reason);
   void Dispatch();  // the dispatcher thread
   bool Claim(const Pending& pending);
-  void Execute(std::string group, model::Assignment assignment, std::shared_ptr<CancelToken> cancel);
-  void Finish(const std::string& group, const model::ExecutionRecord& record);
-  // Writes spooled records while the store answers; answers how many are left.
-  size_t FlushSpool();
-  void Spool(const std::string& key, const std::string& value);
+  void Execute(std::string group, model::Assignment assignment, std::shared_ptr<CancelToken> cancel,
+               coord::Revision record_revision);
+  // Writes the final record (if the claimed one is still there), or spools it.
+  void Finish(const std::string& group, const model::ExecutionRecord& record,
+              coord::Revision record_revision);
+  // After a claim whose answer was an error: did it apply? (Our claim lock
+  // and running record are there.) Answers the record's create revision.
+  std::optional<coord::Revision> ClaimApplied(const std::string& group, const std::string& id);
   Executor* Pick(const model::Assignment& assignment) const;
   // The lease claim locks go under (see ClaimKey).
   absl::StatusOr<coord::LeaseId> ClaimLease();
@@ -111,7 +123,11 @@ class Worker::Impl {
   coord::LeaseId claim_lease_ ABSL_GUARDED_BY(register_mu_) = 0;
   Time claim_lease_until_ ABSL_GUARDED_BY(register_mu_){};  // monotonic: take a new one after
 
-  std::vector<std::unique_ptr<coord::WatchHandle>> watches_;  // set up before threads start
+  std::mutex watch_mu_;
+  // Per group: the assignment watch and the kill watch.
+  std::map<std::string, std::vector<std::unique_ptr<coord::WatchHandle>>> watches_
+      ABSL_GUARDED_BY(watch_mu_);
+  internal::Spool spool_{options_.spool_dir};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -119,12 +135,13 @@ class Worker::Impl {
   std::set<std::string> queued_ ABSL_GUARDED_BY(mu_);  // keys in queue_
   std::map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);  // by run id
   std::vector<std::thread> finished_ ABSL_GUARDED_BY(mu_);       // to join
-  // In-memory spool (key -> value) when no spool_dir is set.
-  std::map<std::string, std::string> spool_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> rewatch_ ABSL_GUARDED_BY(mu_);  // groups whose watch ended
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool lease_lost_ ABSL_GUARDED_BY(mu_) = false;
+  // Not before this (after a failed attempt) for re-registration and rewatch.
+  std::chrono::steady_clock::time_point retry_at_ ABSL_GUARDED_BY(mu_){};
   std::thread dispatcher_;
 };
 
@@ -187,29 +204,22 @@ absl::Status Worker::Impl::WatchGroup(const std::string& group) {
   range.key = keys::SnapshotPrefix(group, options_.name);
   range.range_end = coord::PrefixEnd(range.key);
   ASSIGN_OR_RETURN(const coord::RangeResponse pending, store_.Range(range));
-  {
-    std::lock_guard lock(mu_);
-    for (const coord::KeyValue& kv : pending.kvs) {
-      if (queued_.insert(kv.key).second) queue_.push_back({group, kv});
-    }
-  }
+  for (const coord::KeyValue& kv : pending.kvs) Enqueue(group, kv);
   coord::WatchRequest watch;
   watch.key = range.key;
   watch.range_end = range.range_end;
   watch.start_revision = pending.revision + 1;
   ASSIGN_OR_RETURN(auto assignments,
                    store_.Watch(watch, [this, group](coord::WatchUpdate u) { OnAssignments(group, u); }));
-  watches_.push_back(std::move(assignments));
 
   coord::RangeRequest kills;
   kills.key = keys::Kill(group, options_.name, "");
   kills.range_end = coord::PrefixEnd(kills.key);
   ASSIGN_OR_RETURN(const coord::RangeResponse old_kills, store_.Range(kills));
+  // Requests written while no watch looked: for runs going on here they
+  // apply; the others are stale and go.
   for (const coord::KeyValue& kv : old_kills.kvs) {
-    // Kill requests for runs this (new) process is not running: stale.
-    coord::DeleteRequest del;
-    del.key = kv.key;
-    (void)store_.Delete(del);
+    if (const auto parsed = keys::Parse(kv.key)) Kill(group, std::string(parsed->c), "killed");
   }
   coord::WatchRequest kill_watch;
   kill_watch.key = kills.key;
@@ -217,29 +227,56 @@ absl::Status Worker::Impl::WatchGroup(const std::string& group) {
   kill_watch.start_revision = old_kills.revision + 1;
   ASSIGN_OR_RETURN(auto kill_handle,
                    store_.Watch(kill_watch, [this, group](coord::WatchUpdate u) { OnKills(group, u); }));
-  watches_.push_back(std::move(kill_handle));
+  std::vector<std::unique_ptr<coord::WatchHandle>> old;
+  {
+    std::lock_guard lock(watch_mu_);
+    old.swap(watches_[group]);
+    watches_[group].push_back(std::move(assignments));
+    watches_[group].push_back(std::move(kill_handle));
+  }
   return absl::OkStatus();
 }
 
 void Worker::Impl::OnAssignments(const std::string& group, const coord::WatchUpdate& update) {
-  if (update.ended && update.status.code() != absl::StatusCode::kCancelled) {
-    spdlog::warn("worker {}: assignment watch of group {} ended: {}", options_.name, group,
-                 update.status.ToString());
-    std::lock_guard lock(mu_);
-    lease_lost_ = true;  // re-register: it ranges and watches again
-  }
-  {
-    std::lock_guard lock(mu_);
-    for (const coord::WatchEvent& e : update.events) {
-      if (e.type == coord::WatchEvent::Type::kPut && queued_.insert(e.kv.key).second) {
-        queue_.push_back({group, e.kv});
-      }
+  for (const coord::WatchEvent& e : update.events) {
+    if (e.type == coord::WatchEvent::Type::kPut) {
+      Enqueue(group, e.kv);
+    } else {
+      Dequeue(e.kv.key);  // moved away or claimed: not ours to claim any more
     }
   }
+  if (update.ended) WatchEnded(group, update);
   cv_.notify_all();
 }
 
+void Worker::Impl::WatchEnded(const std::string& group, const coord::WatchUpdate& update) {
+  if (update.status.code() == absl::StatusCode::kCancelled) return;  // we are stopping
+  spdlog::warn("worker {}: a watch of group {} ended ({}); watching again", options_.name, group,
+               update.status.ToString());
+  std::lock_guard lock(mu_);
+  rewatch_.insert(group);
+}
+
+void Worker::Impl::Enqueue(const std::string& group, const coord::KeyValue& kv) {
+  std::lock_guard lock(mu_);
+  if (!queued_.insert(kv.key).second) {
+    // Written again (a new create revision, say): the latest counts.
+    for (Pending& p : queue_) {
+      if (p.kv.key == kv.key) p.kv = kv;
+    }
+    return;
+  }
+  queue_.push_back({group, kv});
+}
+
+void Worker::Impl::Dequeue(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (queued_.erase(key) == 0) return;
+  std::erase_if(queue_, [&](const Pending& p) { return p.kv.key == key; });
+}
+
 void Worker::Impl::OnKills(const std::string& group, const coord::WatchUpdate& update) {
+  if (update.ended) WatchEnded(group, update);
   for (const coord::WatchEvent& e : update.events) {
     if (e.type != coord::WatchEvent::Type::kPut) continue;
     const auto parsed = keys::Parse(e.kv.key);
@@ -298,6 +335,30 @@ bool Worker::Impl::Claim(const Pending& pending) {
                  std::string(assignment.status().message()));
     return false;
   }
+  const std::string id = assignment->id;
+  auto cancel = std::make_shared<CancelToken>();
+  {
+    // Registered before the claim is sent, so a kill that comes right after
+    // finds it, and a drain waits for it.
+    std::lock_guard lock(mu_);
+    if (draining_ || running_.contains(id)) return false;
+    Running& run = running_[id];
+    run.group = pending.group;
+    run.cancel = cancel;
+  }
+  const auto give_up = [&] {
+    std::lock_guard lock(mu_);
+    running_.erase(id);
+    cv_.notify_all();
+    return false;
+  };
+  auto lease = ClaimLease();
+  if (!lease.ok()) {
+    spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
+                 lease.status().ToString());
+    Enqueue(pending.group, pending.kv);  // try again later
+    return give_up();
+  }
   const Time now = clock_.Now();
   model::ExecutionRecord record;
   record.run = *assignment;
@@ -305,13 +366,6 @@ bool Worker::Impl::Claim(const Pending& pending) {
   record.status = model::RunStatus::kRunning;
   record.start_time = model::FormatLegacyTime(now, TimeZone::Local());
   record.started_at = now;
-  auto lease = ClaimLease();
-  if (!lease.ok()) {
-    spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
-                 lease.status().ToString());
-    return false;
-  }
-  const std::string id = record.run.id;
   coord::TxnRequest txn;
   txn.compare.push_back(coord::Compare::CreateRevision(pending.kv.key, coord::Compare::Result::kEqual,
                                                        pending.kv.create_revision));
@@ -320,27 +374,65 @@ bool Worker::Impl::Claim(const Pending& pending) {
   txn.success.push_back(Put(keys::Execute(pending.group, options_.name, id), record.ToJson()));
   txn.success.push_back(Put(keys::Claim(pending.group, id), options_.name, *lease));
   auto response = store_.Txn(txn);
-  if (!response.ok() || !response->succeeded) {
+  coord::Revision record_revision = 0;
+  if (response.ok() && response->succeeded) {
+    record_revision = response->revision;
+  } else if (response.ok()) {
     std::lock_guard lock(mu_);
-    ++stats_.claim_conflicts;
-    if (!response.ok()) {
-      spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
-                   response.status().ToString());
-    }
+    ++stats_.claim_conflicts;  // someone else was first, or the leader moved it
+    running_.erase(id);
     return false;
+  } else {
+    // The answer is lost: the claim may have applied. If it did, the run is
+    // ours to run (nobody else can); if not, try again later.
+    spdlog::warn("worker {}: claim of {} failed: {}", options_.name, pending.kv.key,
+                 response.status().ToString());
+    if (absl::IsNotFound(response.status())) {
+      std::lock_guard lock(register_mu_);
+      claim_lease_ = 0;  // the claim lease is gone: take a new one
+    }
+    const std::optional<coord::Revision> applied = ClaimApplied(pending.group, id);
+    if (!applied) {
+      Enqueue(pending.group, pending.kv);
+      return give_up();
+    }
+    record_revision = *applied;
   }
-  auto cancel = std::make_shared<CancelToken>();
   std::lock_guard lock(mu_);
   ++stats_.claimed;
-  Running& run = running_[id];
-  run.group = pending.group;
-  run.cancel = cancel;
-  run.thread = std::thread(&Impl::Execute, this, pending.group, std::move(*assignment), cancel);
+  running_[id].thread =
+      std::thread(&Impl::Execute, this, pending.group, std::move(*assignment), cancel, record_revision);
   return true;
 }
 
+std::optional<coord::Revision> Worker::Impl::ClaimApplied(const std::string& group,
+                                                          const std::string& id) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    coord::TxnRequest read;
+    coord::RangeRequest claim;
+    claim.key = keys::Claim(group, id);
+    coord::RangeRequest record;
+    record.key = keys::Execute(group, options_.name, id);
+    read.success = {claim, record};
+    auto response = store_.Txn(read);
+    if (!response.ok()) {
+      std::this_thread::sleep_for(kRetryEvery);
+      continue;
+    }
+    const auto& claims = std::get<coord::RangeResponse>(response->responses[0]).kvs;
+    const auto& records = std::get<coord::RangeResponse>(response->responses[1]).kvs;
+    if (!claims.empty() && claims[0].value == options_.name && !records.empty()) {
+      return records[0].create_revision;
+    }
+    return std::nullopt;
+  }
+  // Still unknown: assume it did not apply. If it did, the run's record says
+  // running and the leader times it out (or marks it lost) as for any run.
+  return std::nullopt;
+}
+
 void Worker::Impl::Execute(std::string group, model::Assignment assignment,
-                           std::shared_ptr<CancelToken> cancel) {
+                           std::shared_ptr<CancelToken> cancel, coord::Revision record_revision) {
   const Time start = clock_.Now();
   const auto started = std::chrono::steady_clock::now();
   Execution execution;
@@ -392,7 +484,7 @@ void Worker::Impl::Execute(std::string group, model::Assignment assignment,
   const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
   record.duration_ms = took.count();
   record.times = took.count() / 1000;
-  Finish(group, record);
+  Finish(group, record, record_revision);
 
   bool killed = false;
   {
@@ -419,66 +511,15 @@ void Worker::Impl::Execute(std::string group, model::Assignment assignment,
   cv_.notify_all();
 }
 
-void Worker::Impl::Finish(const std::string& group, const model::ExecutionRecord& record) {
-  const std::string key = keys::Execute(group, options_.name, record.run.id);
-  coord::PutRequest put;
-  put.key = key;
-  put.value = record.ToJson();
-  if (store_.Put(put).ok()) return;
+void Worker::Impl::Finish(const std::string& group, const model::ExecutionRecord& record,
+                          coord::Revision record_revision) {
+  const internal::SpooledRecord final{keys::Execute(group, options_.name, record.run.id),
+                                      record.ToJson(), record_revision};
+  if (internal::WriteFinal(store_, final).ok()) return;
   // The store is away: keep the record and write it when it is back.
   spdlog::warn("worker {}: cannot write the record of {} now; spooled", options_.name,
                record.run.id);
-  Spool(key, record.ToJson());
-}
-
-void Worker::Impl::Spool(const std::string& key, const std::string& value) {
-  std::lock_guard lock(mu_);
-  if (options_.spool_dir.empty()) {
-    spool_[key] = value;
-    return;
-  }
-  std::filesystem::create_directories(options_.spool_dir);
-  const auto path =
-      std::filesystem::path(options_.spool_dir) / (SafeFileName(key.substr(1)) + ".json");
-  std::ofstream out(path.string() + ".tmp", std::ios::trunc);
-  out << nlohmann::json{{"key", key}, {"value", value}}.dump();
-  out.close();
-  std::filesystem::rename(path.string() + ".tmp", path);
-}
-
-size_t Worker::Impl::FlushSpool() {
-  std::vector<std::pair<std::string, std::string>> items;  // key, value
-  std::vector<std::filesystem::path> files;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [k, v] : spool_) items.emplace_back(k, v);
-  }
-  if (!options_.spool_dir.empty() && std::filesystem::is_directory(options_.spool_dir)) {
-    for (const auto& entry : std::filesystem::directory_iterator(options_.spool_dir)) {
-      if (entry.path().extension() != ".json") continue;
-      std::ifstream in(entry.path());
-      const auto j = nlohmann::json::parse(in, nullptr, false);
-      if (!j.is_object() || !j.contains("key") || !j.contains("value")) continue;
-      items.emplace_back(j["key"].get<std::string>(), j["value"].get<std::string>());
-      files.push_back(entry.path());
-    }
-  }
-  size_t left = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const auto& [key, value] = items[i];
-    if (!store_.Put({key, value, 0, false}).ok()) {
-      ++left;
-      continue;
-    }
-    std::lock_guard lock(mu_);
-    ++stats_.spooled;
-    if (i < items.size() - files.size()) {
-      spool_.erase(key);
-    } else {
-      std::filesystem::remove(files[i - (items.size() - files.size())]);
-    }
-  }
-  return left;
+  spool_.Add(final);
 }
 
 void Worker::Impl::Dispatch() {
@@ -492,44 +533,60 @@ void Worker::Impl::Dispatch() {
       for (std::thread& t : done) t.join();
       lock.lock();
     }
-    if (lease_lost_ && !draining_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (lease_lost_ && !draining_ && now >= retry_at_) {
       lease_lost_ = false;
       lock.unlock();
+      absl::Status s;
       {
         std::lock_guard reg(register_mu_);
         keeper_.reset();
         if (lease_ != 0) (void)store_.RevokeLease(lease_);
         lease_ = 0;
-        const absl::Status s = Register();
-        if (!s.ok()) {
-          spdlog::warn("worker {}: cannot register again: {}", options_.name, s.ToString());
-        } else {
-          spdlog::info("worker {}: registered again with a new lease", options_.name);
-        }
-        if (!s.ok()) {
-          std::lock_guard l(mu_);
-          lease_lost_ = true;
-        }
+        s = Register();
       }
-      // Work written meanwhile: range again (the watches went on regardless).
-      for (const std::string& group : options_.groups) {
-        coord::RangeRequest range;
-        range.key = keys::SnapshotPrefix(group, options_.name);
-        range.range_end = coord::PrefixEnd(range.key);
-        if (auto r = store_.Range(range); r.ok()) {
-          std::lock_guard l(mu_);
-          for (const coord::KeyValue& kv : r->kvs) {
-            if (queued_.insert(kv.key).second) queue_.push_back({group, kv});
+      if (s.ok()) {
+        spdlog::info("worker {}: registered again with a new lease", options_.name);
+        // Work written meanwhile: range again (the watches went on regardless).
+        for (const std::string& group : options_.groups) {
+          coord::RangeRequest range;
+          range.key = keys::SnapshotPrefix(group, options_.name);
+          range.range_end = coord::PrefixEnd(range.key);
+          if (auto r = store_.Range(range); r.ok()) {
+            for (const coord::KeyValue& kv : r->kvs) Enqueue(group, kv);
           }
+        }
+      } else {
+        spdlog::warn("worker {}: cannot register again: {}", options_.name, s.ToString());
+      }
+      lock.lock();
+      if (!s.ok()) {
+        lease_lost_ = true;
+        retry_at_ = std::chrono::steady_clock::now() + kRetryEvery;
+      }
+      continue;
+    }
+    if (!rewatch_.empty() && !draining_ && now >= retry_at_) {
+      const std::set<std::string> groups = std::exchange(rewatch_, {});
+      lock.unlock();
+      std::set<std::string> failed;
+      for (const std::string& group : groups) {
+        if (const absl::Status s = WatchGroup(group); !s.ok()) {
+          spdlog::warn("worker {}: cannot watch group {} again: {}", options_.name, group,
+                       s.ToString());
+          failed.insert(group);
         }
       }
       lock.lock();
+      if (!failed.empty()) {
+        rewatch_.insert(failed.begin(), failed.end());
+        retry_at_ = std::chrono::steady_clock::now() + kRetryEvery;
+      }
       continue;
     }
-    if (std::chrono::steady_clock::now() >= next_spool_try &&
-        (!spool_.empty() || !options_.spool_dir.empty())) {
+    if (now >= next_spool_try) {
       lock.unlock();
-      FlushSpool();
+      spool_.Flush(store_);
       lock.lock();
       next_spool_try = std::chrono::steady_clock::now() + kRetryEvery;
     }
@@ -544,7 +601,8 @@ void Worker::Impl::Dispatch() {
       continue;
     }
     cv_.wait_for(lock, kRetryEvery, [&] {
-      return stopped_ || lease_lost_ || !finished_.empty() ||
+      return stopped_ || !finished_.empty() ||
+             (std::chrono::steady_clock::now() >= retry_at_ && (lease_lost_ || !rewatch_.empty())) ||
              (!draining_ && !queue_.empty() &&
               static_cast<int>(running_.size()) < options_.concurrency);
     });
@@ -565,7 +623,10 @@ absl::Status Worker::Impl::Start() {
   for (const std::string& group : options_.groups) {
     const absl::Status s = WatchGroup(group);
     if (!s.ok()) {
-      watches_.clear();
+      {
+        std::lock_guard lock(watch_mu_);
+        watches_.clear();
+      }
       std::lock_guard lock(register_mu_);
       keeper_.reset();
       (void)store_.RevokeLease(lease_);
@@ -616,7 +677,12 @@ void Worker::Impl::Drain(milliseconds timeout) {
     if (lease_ != 0) (void)store_.RevokeLease(lease_);
     lease_ = 0;
   }
-  watches_.clear();
+  std::map<std::string, std::vector<std::unique_ptr<coord::WatchHandle>>> watches;
+  {
+    std::lock_guard lock(watch_mu_);
+    watches.swap(watches_);
+  }
+  watches.clear();
   if (dispatcher_.joinable()) dispatcher_.join();
   std::vector<std::thread> finished;
   {
@@ -624,7 +690,7 @@ void Worker::Impl::Drain(milliseconds timeout) {
     finished.swap(finished_);
   }
   for (std::thread& t : finished) t.join();
-  FlushSpool();
+  spool_.Flush(store_);
 }
 
 Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

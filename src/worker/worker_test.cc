@@ -276,3 +276,95 @@ TEST_F(WorkerTest, ALostLeaseIsReplacedByANewRegistration) {
 
 }  // namespace
 }  // namespace forest::worker
+
+namespace forest::worker {
+namespace {
+
+// Applies a transaction, then answers as if its answer was lost (once, for
+// the first claim it sees).
+class LostAnswerStore final : public coord::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::atomic<bool> armed{true};
+  absl::StatusOr<coord::TxnResponse> Txn(const coord::TxnRequest& r) override {
+    auto response = inner_.Txn(r);
+    const bool claim = r.success.size() == 3;
+    if (claim && armed.exchange(false)) return absl::UnknownError("connection reset");
+    return response;
+  }
+};
+
+// Regression (review): a claim that applied but whose answer was lost must
+// still be run, not left "running" with nobody running it.
+TEST_F(WorkerTest, AClaimWhoseAnswerIsLostStillRuns) {
+  LostAnswerStore lossy(*store_);
+  auto w = StartWorker("w1", {}, &lossy);
+  Assign("w1", "r1", "ok:done");
+  ASSERT_TRUE(WaitUntil([&] { return Final("w1", "r1"); }));
+  EXPECT_EQ(Record("w1", "r1")->status, model::RunStatus::kSuccess);
+  EXPECT_FALSE(lossy.armed);
+}
+
+// Lets the test end the worker's watches as a server would (compaction).
+class EndableStore final : public coord::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  absl::StatusOr<std::unique_ptr<coord::WatchHandle>> Watch(
+      const coord::WatchRequest& r, std::function<void(coord::WatchUpdate)> callback) override {
+    {
+      std::lock_guard lock(mu);
+      callbacks.push_back(callback);
+    }
+    return inner_.Watch(r, std::move(callback));
+  }
+  void EndAll() {
+    std::vector<std::function<void(coord::WatchUpdate)>> all;
+    {
+      std::lock_guard lock(mu);
+      all.swap(callbacks);
+    }
+    for (auto& cb : all) {
+      coord::WatchUpdate end;
+      end.ended = true;
+      end.status = absl::AbortedError("canceled by the server");
+      cb(end);
+    }
+  }
+  std::mutex mu;
+  std::vector<std::function<void(coord::WatchUpdate)>> callbacks;
+};
+
+// Regression (review): an ended watch is set up again, and the registration
+// (lease) is left alone, so running work is not taken for lost.
+TEST_F(WorkerTest, AnEndedWatchIsSetUpAgainWithoutReregistering) {
+  EndableStore endable(*store_);
+  auto w = StartWorker("w1", {}, &endable);
+  coord::RangeRequest r;
+  r.key = keys::Client("g", "w1");
+  const coord::LeaseId lease = store_->Range(r).value().kvs.at(0).lease;
+  endable.EndAll();
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(endable.mu);
+    return endable.callbacks.size() >= 2;  // watched again
+  }));
+  Assign("w1", "after", "ok:");
+  EXPECT_TRUE(WaitUntil([&] { return Final("w1", "after"); }));
+  EXPECT_EQ(store_->Range(r).value().kvs.at(0).lease, lease);
+}
+
+// Regression (review): a final record never brings back a record that was
+// collected meanwhile.
+TEST_F(WorkerTest, ALateFinalRecordDoesNotRecreateACollectedOne) {
+  auto w = StartWorker("w1");
+  Assign("w1", "r1", "block");
+  ASSERT_TRUE(WaitUntil([&] { return w->stats().running == 1 && Record("w1", "r1"); }));
+  coord::DeleteRequest collect;
+  collect.key = keys::Execute("g", "w1", "r1");
+  store_->Delete(collect).value();
+  store_->Put({keys::Kill("g", "w1", "r1"), "{}", 0, false}).value();
+  ASSERT_TRUE(WaitUntil([&] { return w->stats().running == 0; }));
+  EXPECT_FALSE(Record("w1", "r1").has_value());
+}
+
+}  // namespace
+}  // namespace forest::worker
