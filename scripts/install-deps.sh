@@ -15,6 +15,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client
+  postgresql-15 postgresql-client-15 mariadb-server mariadb-client  # history DB tests (label db)
   python3 python3-croniter             # differential oracle for 5-field cron
   libquartz2-java default-jdk-headless # differential oracle for the quartz dialect
 )

@@ -1,0 +1,294 @@
+// Schema versions of the history database, applied in order and recorded in
+// forest_schema_migrations:
+//   1: the original's job_execute_snapshot (its DDL, adapted per backend),
+//      created only when absent: a database of the original keeps its table.
+//   2: Forest's columns, the narrow columns widened, created_at backfilled
+//      from create_time, the time indexes, forest_quarantine.
+// Each step checks what exists before changing it, so a version interrupted
+// half way (MySQL commits every DDL statement on its own) is finished by the
+// next Open; on PostgreSQL and SQLite a version is one transaction.
+#include <soci/soci.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/time.h"
+#include "common/time_zone.h"
+#include "history/soci_backend.h"
+
+namespace forest::history::internal {
+namespace {
+
+using Kind = DbUrl::Kind;
+
+constexpr char kTable[] = "job_execute_snapshot";
+
+bool ColumnExists(soci::session& sql, Kind kind, const std::string& column) {
+  long long n = 0;
+  std::string table = kTable;
+  std::string name = column;
+  switch (kind) {
+    case Kind::kSqlite:
+      sql << "SELECT COUNT(*) FROM pragma_table_info('job_execute_snapshot') WHERE name = :c",
+          soci::into(n), soci::use(name);
+      break;
+    case Kind::kPostgres:
+      sql << "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+             "current_schema() AND table_name = :t AND column_name = :c",
+          soci::into(n), soci::use(table), soci::use(name);
+      break;
+    case Kind::kMysql:
+      sql << "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+             "DATABASE() AND table_name = :t AND column_name = :c",
+          soci::into(n), soci::use(table), soci::use(name);
+      break;
+  }
+  return n > 0;
+}
+
+// MySQL only: PostgreSQL and SQLite say CREATE INDEX IF NOT EXISTS.
+bool MysqlIndexExists(soci::session& sql, const std::string& index) {
+  long long n = 0;
+  std::string table = kTable;
+  std::string name = index;
+  sql << "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() "
+         "AND table_name = :t AND index_name = :i",
+      soci::into(n), soci::use(table), soci::use(name);
+  return n > 0;
+}
+
+// An index on job_execute_snapshot: MySQL names are per table (the
+// original's `ip`, `job_id`...); PostgreSQL and SQLite names share the
+// schema with tables, so there they carry the table's name.
+void CreateIndex(soci::session& sql, Kind kind, const std::string& name,
+                 const std::string& columns) {
+  if (kind == Kind::kMysql) {
+    if (!MysqlIndexExists(sql, name)) {
+      sql << "CREATE INDEX `" + name + "` ON job_execute_snapshot (" + columns + ")";
+    }
+    return;
+  }
+  sql << "CREATE INDEX IF NOT EXISTS job_execute_snapshot_" + name + " ON job_execute_snapshot (" +
+             columns + ")";
+}
+
+void RecordVersion(soci::session& sql, int version, Time now) {
+  long long applied_at = now.time_since_epoch().count();
+  sql << "INSERT INTO forest_schema_migrations (version, applied_at) VALUES (:v, :a)",
+      soci::use(version), soci::use(applied_at);
+}
+
+// Version 1: the original's table, when absent.
+void CreateOriginalTable(soci::session& sql, Kind kind) {
+  if (kind == Kind::kMysql) {
+    sql << "CREATE TABLE IF NOT EXISTS `job_execute_snapshot` ("
+           "`id` VARCHAR(64) NOT NULL, "
+           "`job_id` VARCHAR(32) NOT NULL, "
+           "`name` VARCHAR(32) NOT NULL, "
+           "`group` VARCHAR(32) NOT NULL, "
+           "`cron` VARCHAR(32) NOT NULL, "
+           "`target` VARCHAR(255) NOT NULL, "
+           "`params` VARCHAR(255) DEFAULT NULL, "
+           "`ip` VARCHAR(32) NOT NULL, "
+           "`status` TINYINT(4) NOT NULL, "
+           "`mobile` VARCHAR(32) DEFAULT NULL, "
+           "`remark` VARCHAR(255) DEFAULT NULL, "
+           "`create_time` VARCHAR(32) NOT NULL, "
+           "`start_time` VARCHAR(255) DEFAULT NULL, "
+           "`finish_time` VARCHAR(32) DEFAULT NULL, "
+           "`times` BIGINT(20) DEFAULT '0', "
+           "`result` VARCHAR(255) DEFAULT NULL, "
+           "PRIMARY KEY (`id`), KEY `ip` (`ip`), KEY `job_id` (`job_id`), "
+           "KEY `status` (`status`), KEY `group` (`group`)"
+           ") ENGINE = INNODB DEFAULT CHARSET = utf8mb4";
+    return;
+  }
+  const std::string status_type = kind == Kind::kPostgres ? "SMALLINT" : "INTEGER";
+  sql << "CREATE TABLE IF NOT EXISTS job_execute_snapshot ("
+         "id VARCHAR(64) NOT NULL PRIMARY KEY, "
+         "job_id VARCHAR(32) NOT NULL, "
+         "name VARCHAR(32) NOT NULL, "
+         "\"group\" VARCHAR(32) NOT NULL, "
+         "cron VARCHAR(32) NOT NULL, "
+         "target VARCHAR(255) NOT NULL, "
+         "params VARCHAR(255) DEFAULT NULL, "
+         "ip VARCHAR(32) NOT NULL, "
+         "status " +
+             status_type +
+             " NOT NULL, "
+             "mobile VARCHAR(32) DEFAULT NULL, "
+             "remark VARCHAR(255) DEFAULT NULL, "
+             "create_time VARCHAR(32) NOT NULL, "
+             "start_time VARCHAR(255) DEFAULT NULL, "
+             "finish_time VARCHAR(32) DEFAULT NULL, "
+             "times BIGINT DEFAULT 0, "
+             "result VARCHAR(255) DEFAULT NULL)";
+  CreateIndex(sql, kind, "ip", "ip");
+  CreateIndex(sql, kind, "job_id", "job_id");
+  CreateIndex(sql, kind, "status", "status");
+  CreateIndex(sql, kind, "group", "\"group\"");
+}
+
+// Rows of the original have no created_at: it comes from their create_time
+// (the original's local wall time), else the migration's time.
+// `own_transaction`: one transaction a chunk (MySQL, where the version has none).
+void BackfillCreatedAt(soci::session& sql, Time now, bool own_transaction) {
+  const TimeZone zone = TimeZone::Local();
+  constexpr int kChunk = 1000;
+  for (;;) {
+    std::vector<std::string> ids(kChunk);
+    std::vector<std::string> create_times(kChunk);
+    std::vector<soci::indicator> create_ind(kChunk);
+    sql << "SELECT id, create_time FROM job_execute_snapshot WHERE created_at = 0 LIMIT " +
+               std::to_string(kChunk),
+        soci::into(ids), soci::into(create_times, create_ind);
+    if (ids.empty()) return;
+    std::unique_ptr<soci::transaction> tr;
+    if (own_transaction) tr = std::make_unique<soci::transaction>(sql);
+    std::string id;
+    long long created_at = 0;
+    soci::statement update =
+        (sql.prepare << "UPDATE job_execute_snapshot SET created_at = :c, updated_at = :u "
+                        "WHERE id = :id",
+         soci::use(created_at), soci::use(created_at), soci::use(id));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      id = ids[i];
+      Time t = now;
+      if (create_ind[i] == soci::i_ok) {
+        if (auto parsed = ParseIso8601(create_times[i], zone); parsed.ok()) t = *parsed;
+      }
+      created_at = t.time_since_epoch().count();
+      if (created_at <= 0) created_at = 1;  // 0 means "not yet backfilled"
+      update.execute(true);
+    }
+    if (tr) tr->commit();
+    if (ids.size() < static_cast<size_t>(kChunk)) return;
+  }
+}
+
+// Version 2.
+void AddForestSchema(soci::session& sql, Kind kind, Time now) {
+  const bool mysql = kind == Kind::kMysql;
+  const std::string long_text = mysql ? "MEDIUMTEXT" : "TEXT";
+  if (mysql) {
+    // The original's tables are utf8 (3 bytes): outputs hold any character.
+    std::string collation;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT table_collation FROM information_schema.tables WHERE table_schema = "
+           "DATABASE() AND table_name = 'job_execute_snapshot'",
+        soci::into(collation, ind);
+    if (ind != soci::i_ok || collation.rfind("utf8mb4", 0) != 0) {
+      sql << "ALTER TABLE job_execute_snapshot CONVERT TO CHARACTER SET utf8mb4";
+    }
+  }
+  struct Column {
+    const char* name;
+    std::string definition;
+  };
+  const std::vector<Column> columns = {
+      {"scheduled_time", "VARCHAR(32) NULL"},
+      {"trigger_kind", "VARCHAR(16) NOT NULL DEFAULT 'cron'"},
+      {"attempt", "INT NOT NULL DEFAULT 1"},
+      {"exit_code", "INT NULL"},
+      {"duration_ms", "BIGINT NULL"},
+      {"output", long_text + " NULL"},
+      {"worker", "VARCHAR(128) NOT NULL DEFAULT ''"},
+      {"leader_node", "VARCHAR(128) NOT NULL DEFAULT ''"},
+      {"created_at", "BIGINT NOT NULL DEFAULT 0"},
+      {"updated_at", "BIGINT NOT NULL DEFAULT 0"},
+  };
+  for (const Column& c : columns) {
+    if (!ColumnExists(sql, kind, c.name)) {
+      sql << "ALTER TABLE job_execute_snapshot ADD COLUMN " + std::string(c.name) + " " +
+                 c.definition;
+    }
+  }
+  // Widths for our ids, names and params (SQLite has none to widen).
+  if (mysql) {
+    sql << "ALTER TABLE job_execute_snapshot "
+           "MODIFY `job_id` VARCHAR(128) NOT NULL, "
+           "MODIFY `name` VARCHAR(128) NOT NULL, "
+           "MODIFY `group` VARCHAR(128) NOT NULL, "
+           "MODIFY `cron` VARCHAR(255) NOT NULL, "
+           "MODIFY `target` VARCHAR(4096) NOT NULL, "
+           "MODIFY `params` MEDIUMTEXT NULL, "
+           "MODIFY `ip` VARCHAR(128) NOT NULL, "
+           "MODIFY `mobile` VARCHAR(255) NULL, "
+           "MODIFY `remark` VARCHAR(1024) NULL, "
+           "MODIFY `result` MEDIUMTEXT NULL";
+  } else if (kind == Kind::kPostgres) {
+    sql << "ALTER TABLE job_execute_snapshot "
+           "ALTER COLUMN job_id TYPE VARCHAR(128), "
+           "ALTER COLUMN name TYPE VARCHAR(128), "
+           "ALTER COLUMN \"group\" TYPE VARCHAR(128), "
+           "ALTER COLUMN cron TYPE VARCHAR(255), "
+           "ALTER COLUMN target TYPE VARCHAR(4096), "
+           "ALTER COLUMN params TYPE TEXT, "
+           "ALTER COLUMN ip TYPE VARCHAR(128), "
+           "ALTER COLUMN mobile TYPE VARCHAR(255), "
+           "ALTER COLUMN remark TYPE VARCHAR(1024), "
+           "ALTER COLUMN result TYPE TEXT";
+  }
+  BackfillCreatedAt(sql, now, /*own_transaction=*/mysql);
+  const std::string group(GroupColumn(kind));
+  CreateIndex(sql, kind, "job_id_created_at", "job_id, created_at");
+  CreateIndex(sql, kind, "created_at", "created_at");
+  CreateIndex(sql, kind, "group_created_at", group + ", created_at");
+  switch (kind) {
+    case Kind::kSqlite:
+      sql << "CREATE TABLE IF NOT EXISTS forest_quarantine ("
+             "id INTEGER PRIMARY KEY AUTOINCREMENT, record_key VARCHAR(1024) NOT NULL, "
+             "raw_value TEXT, reason TEXT, created_at BIGINT NOT NULL)";
+      break;
+    case Kind::kPostgres:
+      sql << "CREATE TABLE IF NOT EXISTS forest_quarantine ("
+             "id BIGSERIAL PRIMARY KEY, record_key VARCHAR(1024) NOT NULL, "
+             "raw_value TEXT, reason TEXT, created_at BIGINT NOT NULL)";
+      break;
+    case Kind::kMysql:
+      sql << "CREATE TABLE IF NOT EXISTS forest_quarantine ("
+             "id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, record_key VARCHAR(1024) NOT NULL, "
+             "raw_value MEDIUMTEXT, reason TEXT, created_at BIGINT NOT NULL"
+             ") ENGINE = INNODB DEFAULT CHARSET = utf8mb4";
+      break;
+  }
+}
+
+}  // namespace
+
+std::string_view GroupColumn(DbUrl::Kind kind) {
+  return kind == Kind::kMysql ? "`group`" : "\"group\"";
+}
+
+std::vector<int> AppliedVersions(soci::session& sql) {
+  std::vector<int> versions;
+  soci::rowset<int> rows =
+      (sql.prepare << "SELECT version FROM forest_schema_migrations ORDER BY version");
+  for (int v : rows) versions.push_back(v);
+  return versions;
+}
+
+void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
+  sql << "CREATE TABLE IF NOT EXISTS forest_schema_migrations ("
+         "version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)";
+  const std::vector<int> applied = AppliedVersions(sql);
+  auto is_applied = [&](int v) {
+    for (int a : applied) {
+      if (a == v) return true;
+    }
+    return false;
+  };
+  for (int version = 1; version <= kSchemaVersion; ++version) {
+    if (is_applied(version)) continue;
+    // DDL is transactional in PostgreSQL and SQLite, not in MySQL.
+    std::unique_ptr<soci::transaction> tr;
+    if (kind != Kind::kMysql) tr = std::make_unique<soci::transaction>(sql);
+    if (version == 1) CreateOriginalTable(sql, kind);
+    if (version == 2) AddForestSchema(sql, kind, now);
+    RecordVersion(sql, version, now);
+    if (tr) tr->commit();
+  }
+}
+
+}  // namespace forest::history::internal
