@@ -251,6 +251,7 @@ void Node::Impl::Stop() {
     // The leader stops acting before its lease goes.
     std::lock_guard lock(leader_mu_);
     leader_->Demoted();
+    if (options_.on_leadership) options_.on_leadership(std::nullopt);
   }
   // Resigning revokes the election's lease: a follower takes over at once.
   if (election_ != nullptr) election_->Resign();
@@ -310,9 +311,11 @@ Time Node::Impl::Process(std::vector<Item>& items) {
         break;
       case Item::Kind::kElected:
         leader_->Elected(item.token);
+        if (options_.on_leadership) options_.on_leadership(item.token);
         break;
       case Item::Kind::kDemoted:
         leader_->Demoted();
+        if (options_.on_leadership) options_.on_leadership(std::nullopt);
         break;
       case Item::Kind::kNodeLeaseLost:
         if (!register_pending_) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct NodeOptions {
   std::chrono::seconds lease_ttl{5};
   // A leader steps down this long before its lease can expire on the server.
   std::chrono::milliseconds safety_margin{1000};
+  // Told on the loop thread when this node starts leading (the token) and
+  // when it stops (nullopt): for the leader's other duties (the collector).
+  std::function<void(std::optional<coord::Revision> token)> on_leadership;
 };
 
 struct NodeStatus {

@@ -184,22 +184,39 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (options.misfire_threshold < std::chrono::milliseconds(0)) {
     return absl::InvalidArgumentError("the misfire threshold must not be negative");
   }
-  if (!options.db_url.empty()) {
-    ASSIGN_OR_RETURN(const std::string db, DescribeDbUrl(options.db_url));
-    spdlog::info("server: history database {} (not used yet: history comes with a later issue)",
-                 db);
-  }
   if (options.node_id.empty()) {
     ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
   }
   if (options.etcd.endpoints.empty() && options.data_dir.empty()) {
     return absl::InvalidArgumentError("standalone mode needs a data directory");
   }
-  std::unique_ptr<DataDirLock> lock;
+  Parts parts;
   if (options.etcd.endpoints.empty()) {
-    ASSIGN_OR_RETURN(lock, DataDirLock::Acquire(options.data_dir));
+    ASSIGN_OR_RETURN(parts.lock, DataDirLock::Acquire(options.data_dir));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<coord::Store> store, OpenStore(options));
+  ASSIGN_OR_RETURN(parts.store, OpenStore(options));
+
+  // Execution history, and the collector that fills it while this node leads.
+  history::DbUrl db;
+  if (!options.db_url.empty()) {
+    ASSIGN_OR_RETURN(db, history::ParseDbUrl(options.db_url));
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    db.kind = history::DbUrl::Kind::kSqlite;
+    db.path = (std::filesystem::path(options.data_dir) / "history.db").string();
+    if (!options.etcd.endpoints.empty()) {
+      spdlog::warn(
+          "server: no --db-url: execution history goes to {} on this node only; a cluster wants "
+          "one shared database (--db-url postgres://... or mysql://...)",
+          db.path);
+    }
+  }
+  spdlog::info("server: history database {}", db.Describe());
+  ASSIGN_OR_RETURN(parts.history, history::Open(db));
+  history::CollectorOptions co;
+  co.node_id = options.node_id;
+  ASSIGN_OR_RETURN(parts.collector, history::Collector::Start(*parts.store, *parts.history, co));
 
   scheduler::NodeOptions no;
   no.leader.node_id = options.node_id;
@@ -209,9 +226,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   no.safety_margin = std::min<std::chrono::milliseconds>(
       std::chrono::milliseconds(1000),
       std::chrono::duration_cast<std::chrono::milliseconds>(options.lease_ttl) / 4);
-  ASSIGN_OR_RETURN(std::unique_ptr<scheduler::Node> node,
-                   scheduler::Node::Start(*store, std::move(no)));
-  std::unique_ptr<worker::Worker> local;
+  no.on_leadership = [collector = parts.collector.get()](std::optional<coord::Revision> token) {
+    if (token) {
+      collector->Lead(*token);
+    } else {
+      collector->Follow();
+    }
+  };
+  ASSIGN_OR_RETURN(parts.node, scheduler::Node::Start(*parts.store, std::move(no)));
   if (options.etcd.endpoints.empty()) {
     // Standalone: one binary does the work too, in group `local`.
     worker::WorkerOptions wo;
@@ -227,36 +249,31 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     shell.allow_shell = options.allow_shell;
     shell.allowed_prefixes = options.allowed_commands;
     executors.push_back(std::make_unique<worker::ShellExecutor>(shell));
-    auto started = worker::Worker::Start(*store, std::move(wo), std::move(executors));
+    auto started = worker::Worker::Start(*parts.store, std::move(wo), std::move(executors));
     if (!started.ok()) {
-      node->Stop();
+      parts.node->Stop();
+      parts.collector->Stop();
       return started.status();
     }
-    local = std::move(*started);
+    parts.local = std::move(*started);
     spdlog::info("server: standalone; the embedded worker runs group '{}' (command targets {})",
                  kLocalGroup, options.allow_shell ? "allowed" : "refused: start with --allow-shell");
   }
-  return std::unique_ptr<Server>(new Server(std::move(options), std::move(lock), std::move(store),
-                                            std::move(node), std::move(local)));
+  return std::unique_ptr<Server>(new Server(std::move(options), std::move(parts)));
 }
 
-Server::Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
-               std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node,
-               std::unique_ptr<worker::Worker> local)
-    : options_(std::move(options)),
-      lock_(std::move(lock)),
-      store_(std::move(store)),
-      node_(std::move(node)),
-      local_(std::move(local)) {}
+Server::Server(ServerOptions options, Parts parts)
+    : options_(std::move(options)), parts_(std::move(parts)) {}
 
 Server::~Server() { Stop(); }
 
 void Server::Stop() {
   // Runs in progress get a moment to finish and are recorded either way.
-  if (local_ != nullptr) local_->Drain(std::chrono::seconds(10));
-  node_->Stop();
+  if (parts_.local != nullptr) parts_.local->Drain(std::chrono::seconds(10));
+  parts_.node->Stop();
+  parts_.collector->Stop();
 }
 
-scheduler::NodeStatus Server::status() const { return node_->status(); }
+scheduler::NodeStatus Server::status() const { return parts_.node->status(); }
 
 }  // namespace forest::server

@@ -22,6 +22,8 @@
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
 #include "scheduler/node.h"
+#include "history/collector.h"
+#include "history/history.h"
 #include "worker/worker.h"
 
 namespace forest::server {
@@ -41,8 +43,10 @@ struct ServerOptions {
   std::chrono::seconds lease_ttl{5};
   // Fires later than this follow the job's misfire policy. Default 60 s.
   std::chrono::milliseconds misfire_threshold{60000};
-  // The history database (a Go MySQL DSN as the original's, or a URL);
-  // parsed and reported, not used yet. Default: none.
+  // The history database: a Go MySQL DSN as the original's, or a sqlite://,
+  // postgres://, mysql:// URL (history/history.h). Default: a SQLite file
+  // in the data directory (in a cluster too, with a warning: a cluster
+  // wants one shared database).
   std::string db_url;
   // Standalone: the embedded worker of group `local` runs command targets
   // only when allowed (like `forest worker --allow-shell`), optionally only
@@ -74,15 +78,19 @@ class Server {
 
  private:
   class DataDirLock;
-  Server(ServerOptions options, std::unique_ptr<DataDirLock> lock,
-         std::unique_ptr<coord::Store> store, std::unique_ptr<scheduler::Node> node,
-         std::unique_ptr<worker::Worker> local);
+  // Declared in the order they start; they stop in reverse.
+  struct Parts {
+    std::unique_ptr<DataDirLock> lock;  // standalone: held while the store is open
+    std::unique_ptr<coord::Store> store;
+    std::unique_ptr<history::HistoryStore> history;
+    std::unique_ptr<history::Collector> collector;  // works while this node leads
+    std::unique_ptr<scheduler::Node> node;
+    std::unique_ptr<worker::Worker> local;  // standalone: the worker of group `local`
+  };
+  Server(ServerOptions options, Parts parts);
 
   const ServerOptions options_;
-  std::unique_ptr<DataDirLock> lock_;    // standalone: held while the store is open
-  std::unique_ptr<coord::Store> store_;  // outlives node_
-  std::unique_ptr<scheduler::Node> node_;
-  std::unique_ptr<worker::Worker> local_;  // standalone: the worker of group `local`
+  Parts parts_;
 };
 
 // The first non-loopback IPv4 address of an interface that is up; else the

@@ -92,6 +92,9 @@ TEST(ServerTest, RejectsBadOptions) {
   o.http_address = ":2856";
   o.db_url = "nonsense";
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+  // A database that does not answer: the server does not start.
+  o.db_url = "root:123456@tcp(127.0.0.1:1)/forest?charset=utf8";
+  EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kUnavailable);
   o.db_url = "";
   o.lease_ttl = std::chrono::seconds(0);
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
@@ -103,12 +106,13 @@ TEST(ServerTest, StandaloneStartsLeadsAndStops) {
   o.data_dir = dir.path() + "/data";  // created by Start
   o.node_id = "n1";
   o.lease_ttl = std::chrono::seconds(2);
-  o.db_url = "root:123456@tcp(127.0.0.1:3306)/forest?charset=utf8";
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_TRUE((*server)->standalone());
   EXPECT_EQ((*server)->options().node_id, "n1");
   EXPECT_TRUE(std::filesystem::exists(o.data_dir + "/forest.db"));
+  // No --db-url: the history is a SQLite file beside it.
+  EXPECT_TRUE(std::filesystem::exists(o.data_dir + "/history.db"));
   bool leading = false;
   for (int i = 0; i < 500 && !leading; ++i) {
     leading = (*server)->status().leading;
