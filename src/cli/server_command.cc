@@ -16,6 +16,7 @@
 #include "cli/drop_in.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "history/history.h"
 #include "server/server.h"
 
 namespace forest::cli {
@@ -69,7 +70,7 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
   if (!misfire.ok()) return fail("--misfire-threshold", misfire.status());
   o.misfire_threshold = *misfire;
   if (!args.db_url.empty()) {
-    if (auto db = server::DescribeDbUrl(args.db_url); !db.ok()) return fail("--db-url", db.status());
+    if (auto db = history::ParseDbUrl(args.db_url); !db.ok()) return fail("--db-url", db.status());
   }
   o.db_url = args.db_url;
   o.allow_shell = args.allow_shell;
@@ -137,7 +138,8 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   add("--misfire-threshold", args->misfire_threshold, "MISFIRE_THRESHOLD",
       "fires later than this follow the job's misfire policy");
   add("--db-url", args->db_url, "DB_URL",
-      "history database: a Go MySQL DSN or a mysql://, postgres://, sqlite:// URL (not used yet)");
+      "history database: a Go MySQL DSN or a mysql://, postgres://, sqlite:// URL (default: "
+      "history.db in the data directory)");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
   cmd->add_flag("--allow-shell", args->allow_shell,
                 "standalone: the embedded worker runs command targets (refused without it)")

@@ -123,59 +123,6 @@ absl::Status ValidateHttpAddress(std::string_view address) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> DescribeDbUrl(std::string_view url) {
-  const auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(fmt::format(
-        "invalid db url: {} (expected a Go MySQL DSN such as "
-        "user:password@tcp(127.0.0.1:3306)/forest?charset=utf8, or mysql://, postgres:// or "
-        "sqlite:// URL)",
-        why));
-  };
-  if (url.empty()) return bad("empty");
-  const std::string_view no_query = url.substr(0, url.find('?'));
-  if (const size_t sep = no_query.find("://"); sep != std::string_view::npos) {
-    const std::string_view scheme = no_query.substr(0, sep);
-    const std::string_view rest = no_query.substr(sep + 3);
-    if (scheme == "sqlite" || scheme == "sqlite3") {
-      if (rest.empty()) return bad("no sqlite file");
-      return fmt::format("sqlite {}", rest);
-    }
-    if (scheme != "mysql" && scheme != "postgres" && scheme != "postgresql") {
-      return bad(fmt::format("unknown scheme '{}'", scheme));
-    }
-    const size_t slash = rest.find('/');
-    const std::string_view authority = rest.substr(0, slash);
-    const std::string_view db = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-    const size_t at = authority.rfind('@');
-    const std::string_view host =
-        at == std::string_view::npos ? authority : authority.substr(at + 1);
-    if (host.empty()) return bad("no host");
-    if (db.empty()) return bad("no database name");
-    std::string out = fmt::format("{} {}/{}", scheme == "mysql" ? "mysql" : "postgres", host, db);
-    if (at != std::string_view::npos) {
-      out += fmt::format(" as {}", authority.substr(0, std::min(at, authority.find(':'))));
-    }
-    return out;
-  }
-  // Go's MySQL DSN: [user[:password]@][net[(addr)]]/dbname[?params]. As the
-  // Go driver does: the last '/' ends the address (a password may hold one),
-  // the last '@' before it ends the user part.
-  const size_t slash = no_query.rfind('/');
-  if (slash == std::string_view::npos) return bad("no '/' before the database name");
-  const std::string_view before = no_query.substr(0, slash);
-  const std::string_view db = no_query.substr(slash + 1);
-  const size_t at = before.rfind('@');
-  const std::string_view user_part = at == std::string_view::npos ? "" : before.substr(0, at);
-  std::string_view address = at == std::string_view::npos ? before : before.substr(at + 1);
-  if (address.empty()) address = "tcp(127.0.0.1:3306)";
-  if (const size_t open = address.find('('); open != std::string_view::npos) {
-    if (address.back() != ')' || open == 0) return bad("unbalanced parentheses in the address");
-  }
-  std::string out = fmt::format("mysql {}/{}", address, db);
-  if (!user_part.empty()) out += fmt::format(" as {}", user_part.substr(0, user_part.find(':')));
-  return out;
-}
-
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   RETURN_IF_ERROR(ValidateHttpAddress(options.http_address));
   if (options.lease_ttl < std::chrono::seconds(1)) {

@@ -101,10 +101,5 @@ absl::StatusOr<std::string> DefaultNodeId();
 // InvalidArgument otherwise.
 absl::Status ValidateHttpAddress(std::string_view address);
 
-// A printable summary of a history database address with the password
-// hidden: a Go MySQL DSN (`user:pass@tcp(host:port)/db?params`) or a URL
-// (mysql://, postgres://, postgresql://, sqlite://). InvalidArgument when it
-// is neither.
-absl::StatusOr<std::string> DescribeDbUrl(std::string_view url);
 
 }  // namespace forest::server
