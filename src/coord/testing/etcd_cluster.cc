@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "coord/etcd/etcd.grpc.pb.h"
+#include "coord/testing/spawner.h"
 
 extern char** environ;
 
@@ -36,53 +37,6 @@ constexpr const char* kEtcd = "/usr/bin/etcd";
 constexpr const char* kOpenssl = "/usr/bin/openssl";
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 
-// Runs tasks on one long-lived thread. Members are forked from it so that
-// PR_SET_PDEATHSIG (sent when the forking *thread* exits) kills them when the
-// cluster goes away or the test process dies, not when some test thread that
-// happened to call Restart() ends.
-class Spawner {
- public:
-  Spawner() : thread_([this] { Loop(); }) {}
-  ~Spawner() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  pid_t Run(std::function<pid_t()> task) {
-    std::packaged_task<pid_t()> packaged(std::move(task));
-    std::future<pid_t> result = packaged.get_future();
-    {
-      std::lock_guard lock(mu_);
-      tasks_.push_back(std::move(packaged));
-    }
-    cv_.notify_all();
-    return result.get();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      std::packaged_task<pid_t()> task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::packaged_task<pid_t()>> tasks_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 struct Member {
   std::string name;

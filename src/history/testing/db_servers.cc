@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "coord/testing/etcd_cluster.h"
+#include "coord/testing/spawner.h"
 
 extern char** environ;
 
@@ -50,53 +51,7 @@ constexpr const char* kPassword = "forest";
 
 enum class Kind { kPostgres, kMariaDb };
 
-// Runs tasks on one long-lived thread. Servers are forked from it so that
-// PR_SET_PDEATHSIG (sent when the forking *thread* exits) kills them when the
-// DbServer goes away or the test process dies, not when some test thread
-// that happened to call Start() ends. (As in coord/testing/etcd_cluster.cc.)
-class Spawner {
- public:
-  Spawner() : thread_([this] { Loop(); }) {}
-  ~Spawner() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  pid_t Run(std::function<pid_t()> task) {
-    std::packaged_task<pid_t()> packaged(std::move(task));
-    std::future<pid_t> result = packaged.get_future();
-    {
-      std::lock_guard lock(mu_);
-      tasks_.push_back(std::move(packaged));
-    }
-    cv_.notify_all();
-    return result.get();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      std::packaged_task<pid_t()> task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::packaged_task<pid_t()>> tasks_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+using coord::testing::Spawner;
 
 std::string Tail(const std::string& path, size_t lines) {
   std::ifstream in(path);
