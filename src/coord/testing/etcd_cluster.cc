@@ -48,19 +48,6 @@ struct Member {
   pid_t pid = -1;
 };
 
-std::string Tail(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::deque<std::string> last;
-  std::string line;
-  while (std::getline(in, line)) {
-    last.push_back(line);
-    if (last.size() > lines) last.pop_front();
-  }
-  std::string out;
-  for (const std::string& l : last) out += l + "\n";
-  return out;
-}
-
 bool Contains(const std::string& path, const std::string& text) {
   std::ifstream in(path);
   std::string line;

@@ -1,4 +1,5 @@
-// Test support: runs tasks on one long-lived thread. Test servers (etcd,
+// Test support for the servers tests start (etcd, PostgreSQL, MariaDB):
+// Spawner runs tasks on one long-lived thread. Test servers (etcd,
 // PostgreSQL, MariaDB) are forked from it so that PR_SET_PDEATHSIG (sent
 // when the forking *thread* exits) kills them when their owner goes away or
 // the test process dies, not when some test thread that happened to call
@@ -9,9 +10,11 @@
 
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace forest::coord::testing {
@@ -59,5 +62,19 @@ class Spawner {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// The last `lines` lines of a server's log file, for error messages.
+inline std::string Tail(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string out;
+  for (const std::string& l : last) out += l + "\n";
+  return out;
+}
 
 }  // namespace forest::coord::testing

@@ -52,19 +52,7 @@ constexpr const char* kPassword = "forest";
 enum class Kind { kPostgres, kMariaDb };
 
 using coord::testing::Spawner;
-
-std::string Tail(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::deque<std::string> last;
-  std::string line;
-  while (std::getline(in, line)) {
-    last.push_back(line);
-    if (last.size() > lines) last.pop_front();
-  }
-  std::string out;
-  for (const std::string& l : last) out += l + "\n";
-  return out;
-}
+using coord::testing::Tail;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
