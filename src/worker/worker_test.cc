@@ -248,7 +248,9 @@ TEST_F(WorkerTest, FinalRecordsWaitOnDiskWhileTheStoreIsAway) {
   std::filesystem::remove_all(options.spool_dir);
   auto w = StartWorker("w1", options, &flaky);
   Assign("w1", "r1", "block");
-  ASSERT_TRUE(WaitUntil([&] { return w->stats().running == 1; }));
+  // Claimed (not merely registered while its claim is in flight), then the
+  // store goes away.
+  ASSERT_TRUE(WaitUntil([&] { return w->stats().claimed == 1 && w->stats().running == 1; }));
   flaky.down = true;
   store_->Put({keys::Kill("g", "w1", "r1"), "{}", 0, false}).value();
   ASSERT_TRUE(WaitUntil([&] { return w->stats().running == 0; }));
