@@ -367,7 +367,29 @@ absl::Status EtcdCluster::Restart(int member) {
 
 void EtcdCluster::Pause(int member) {
   const pid_t pid = impl_->members.at(size_t(member)).pid;
-  if (pid > 0) kill(pid, SIGSTOP);
+  if (pid <= 0 || kill(pid, SIGSTOP) != 0) return;
+  // SIGSTOP takes effect asynchronously: a thread running on another core
+  // could still answer a request sent right after kill() returns. Wait until
+  // every thread reports the stopped state.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all_stopped = true;
+    std::error_code ec;
+    for (const auto& task :
+         std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      const auto close = line.rfind(')');
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'T' &&
+          line[close + 2] != 't') {
+        all_stopped = false;
+        break;
+      }
+    }
+    if (all_stopped) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void EtcdCluster::Resume(int member) {
