@@ -31,6 +31,7 @@ struct ServerArgs {
   std::string lease_ttl = "5s";
   std::string misfire_threshold = "60s";
   std::string db_url;
+  int history_retention_days = 30;
   std::string log_level = "info";
   bool allow_shell = false;
   std::vector<std::string> allow_commands;
@@ -73,6 +74,11 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
     if (auto db = history::ParseDbUrl(args.db_url); !db.ok()) return fail("--db-url", db.status());
   }
   o.db_url = args.db_url;
+  if (args.history_retention_days < 0 || args.history_retention_days > 36500) {
+    return fail("--history-retention-days",
+                absl::InvalidArgumentError("must be 0 (keep every execution) to 36500"));
+  }
+  o.history_retention_days = args.history_retention_days;
   o.allow_shell = args.allow_shell;
   o.allowed_commands = args.allow_commands;
   return o;
@@ -140,6 +146,11 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   add("--db-url", args->db_url, "DB_URL",
       "history database: a Go MySQL DSN or a mysql://, postgres://, sqlite:// URL (default: "
       "history.db in the data directory)");
+  cmd->add_option("--history-retention-days", args->history_retention_days,
+                  "executions older than this many days are deleted in small batches in the "
+                  "background; 0 keeps them forever")
+      ->envname("FOREST_HISTORY_RETENTION_DAYS")
+      ->capture_default_str();
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
   cmd->add_flag("--allow-shell", args->allow_shell,
                 "standalone: the embedded worker runs command targets (refused without it)")

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "coord/embedded/embedded_store.h"
+#include "history/history_conformance.h"
 #include "model/keys.h"
 
 namespace forest::history {
@@ -82,6 +83,10 @@ class FakeHistory final : public HistoryStore {
   absl::StatusOr<int64_t> DeleteOlderThan(Time, int) override {
     return absl::UnimplementedError("fake");
   }
+  absl::StatusOr<std::vector<StatsRow>> Statistics(const StatsQuery&) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<Overview> Summary(Time) override { return absl::UnimplementedError("fake"); }
 
   void SetFail(bool fail) {
     std::lock_guard lock(mu_);
@@ -394,15 +399,7 @@ TEST_F(CollectorTest, FencedOutCollectorDeletesNothing) {
 
 TEST(CollectorStartTest, RejectsBadOptions) {
   auto store = coord::EmbeddedStore::Open({}).value();
-  class : public HistoryStore {
-    absl::Status Upsert(const std::vector<Execution>&) override { return absl::OkStatus(); }
-    absl::Status Quarantine(std::string_view, std::string_view, std::string_view) override {
-      return absl::OkStatus();
-    }
-    absl::StatusOr<Page> List(const Query&) override { return Page{}; }
-    absl::StatusOr<Execution> Get(std::string_view) override { return Execution{}; }
-    absl::StatusOr<int64_t> DeleteOlderThan(Time, int) override { return 0; }
-  } history;
+  NullHistory history;
   EXPECT_EQ(Collector::Start(*store, history, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
   CollectorOptions options;

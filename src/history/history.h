@@ -20,6 +20,7 @@
 // serializes access to its connection(s) as it needs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "common/time_zone.h"
 #include "model/snapshot.h"
 
 namespace forest::history {
@@ -83,6 +85,46 @@ struct Page {
   std::vector<Execution> rows;  // newest first; output omitted (see Get)
 };
 
+// Statistics over executions created in [from, to), grouped by job, by
+// group or by calendar day (in `zone`), optionally of one job or group.
+enum class StatsBy { kJob, kGroup, kDay };
+struct StatsQuery {
+  StatsBy by = StatsBy::kJob;
+  Time from;
+  Time to;             // after from; at most kMaxStatsRange later
+  std::string job_id;  // optional filters
+  std::string group;
+  TimeZone zone;  // days of StatsBy::kDay (UTC by default)
+};
+inline constexpr std::chrono::hours kMaxStatsRange{24 * 400};
+
+// Percentiles are nearest-rank: p of n sorted values is the
+// ceil(p * n)-th. Durations count finished runs that reported one; fire lag
+// (start minus scheduled time) counts runs with both times, never below 0.
+struct StatsRow {
+  std::string key;       // the job id, the group, or the day (YYYY-MM-DD)
+  std::string job_name;  // by job: the name of its newest execution
+  std::string group;     // by job and by group
+  int64_t total = 0;
+  int64_t running = 0;
+  int64_t success = 0;
+  int64_t error = 0;
+  int64_t unknown = 0;                 // lost: the worker vanished
+  std::optional<double> success_rate;  // success / finished; none when none finished
+  std::optional<int64_t> duration_p50_ms, duration_p95_ms, duration_max_ms;
+  std::optional<int64_t> lag_p50_ms, lag_p95_ms;
+  friend bool operator==(const StatsRow&, const StatsRow&) = default;
+};
+
+// The dashboard's headline: the 24 hours before `now`, and what runs now.
+struct Overview {
+  int64_t runs_24h = 0;
+  int64_t success_24h = 0;
+  int64_t failures_24h = 0;  // error and unknown
+  int64_t running_now = 0;   // status running, whenever created
+  std::optional<double> success_rate_24h;
+};
+
 class HistoryStore {
  public:
   virtual ~HistoryStore() = default;
@@ -97,6 +139,10 @@ class HistoryStore {
   virtual absl::StatusOr<Execution> Get(std::string_view id) = 0;
   // Deletes at most `limit` rows created before `before`; answers how many.
   virtual absl::StatusOr<int64_t> DeleteOlderThan(Time before, int limit) = 0;
+  // Rows in key order (days chronologically); InvalidArgument for an empty,
+  // reversed or too long range.
+  virtual absl::StatusOr<std::vector<StatsRow>> Statistics(const StatsQuery& query) = 0;
+  virtual absl::StatusOr<Overview> Summary(Time now) = 0;
 };
 
 // Connects, then creates or migrates the schema. kUnavailable when the

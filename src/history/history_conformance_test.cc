@@ -24,65 +24,6 @@ namespace {
 using model::RunStatus;
 using model::Trigger;
 
-Time At(std::string_view iso) { return ParseIso8601(iso, TimeZone::Utc()).value(); }
-
-const Time kT0 = At("2026-03-01T08:00:00Z");
-
-// A finished cron run of `job_id`, started `minutes` after kT0.
-Execution MakeExecution(const std::string& id, const std::string& job_id, int minutes) {
-  Execution e;
-  model::ExecutionRecord& r = e.record;
-  r.run.id = id;
-  r.run.job_id = job_id;
-  r.run.name = "name-" + job_id;
-  r.run.group = "g1";
-  r.run.cron = "0 * * * * ?";
-  r.run.target = "echo hi";
-  r.run.ip = "w1";
-  r.run.create_time = "2026-03-01 08:00:00";
-  r.started_at = kT0 + std::chrono::minutes(minutes);
-  r.status = RunStatus::kSuccess;
-  e.worker = "w1";
-  e.leader_node = "node-a";
-  return e;
-}
-
-std::vector<std::string> Ids(const Page& page) {
-  std::vector<std::string> ids;
-  for (const Execution& e : page.rows) ids.push_back(e.record.run.id);
-  return ids;
-}
-
-class HistoryConformanceTest : public ::testing::TestWithParam<TestBackend> {
- protected:
-  void SetUp() override {
-    auto url = GetParam().fresh();
-    ASSERT_TRUE(url.ok()) << url.status();
-    url_ = *url;
-  }
-
-  std::unique_ptr<HistoryStore> OpenStore() {
-    auto store = Open(url_, clock_);
-    EXPECT_TRUE(store.ok()) << store.status();
-    return store.ok() ? std::move(store).value() : nullptr;
-  }
-
-  std::string Scalar(const std::string& query) {
-    auto value = internal::QueryScalar(url_, query);
-    EXPECT_TRUE(value.ok()) << value.status();
-    return value.ok() ? *value : "";
-  }
-
-  Page ListOrDie(HistoryStore& store, const Query& q) {
-    auto page = store.List(q);
-    EXPECT_TRUE(page.ok()) << page.status();
-    return page.ok() ? *page : Page{};
-  }
-
-  DbUrl url_;
-  FakeClock clock_{At("2026-03-02T00:00:00Z")};
-};
-
 TEST_P(HistoryConformanceTest, RoundTripsEveryStoredField) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -106,6 +47,8 @@ TEST_P(HistoryConformanceTest, RoundTripsEveryStoredField) {
   r.run.scheduled_time = At("2026-03-01T07:59:00.250Z");
   r.run.trigger = Trigger::kRetry;
   r.run.attempt = 2;
+  r.run.shard_total = 4;
+  r.run.timeout_seconds = 90;
   r.start_time = "2026-03-01 08:00:00";
   r.finish_time = "2026-03-01 08:00:03";
   r.times = 3;
@@ -137,6 +80,9 @@ TEST_P(HistoryConformanceTest, RoundTripsEveryStoredField) {
   EXPECT_EQ(g.run.trigger, r.run.trigger);
   EXPECT_EQ(g.run.attempt, 2);
   EXPECT_EQ(g.run.shard_index, 3);  // from the id
+  EXPECT_EQ(g.run.shard_total, 4);
+  EXPECT_EQ(g.run.timeout_seconds, 90);
+  EXPECT_EQ(g.started_at, r.started_at);
   EXPECT_EQ(g.start_time, r.start_time);
   EXPECT_EQ(g.finish_time, r.finish_time);
   EXPECT_EQ(g.times, r.times);
@@ -355,7 +301,7 @@ TEST_P(HistoryConformanceTest, OpeningTwiceIsANoOp) {
   }
   auto again = OpenStore();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "2");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "3");
   EXPECT_EQ(ListOrDie(*again, {}).total_count, 1);
 }
 
@@ -446,7 +392,7 @@ TEST_P(HistoryConformanceTest, MigratesTheOriginalsTableKeepingEveryRow) {
   // created_at came from create_time, a local wall time.
   const Time x2_created = ParseIso8601("2019-07-25 15:06:00", TimeZone::Local()).value();
   EXPECT_EQ(Ids(ListOrDie(*store, {.from = x2_created})), (std::vector<std::string>{"x2"}));
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "2");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "3");
 
   // The widened columns take our ids, targets and params.
   Execution wide = MakeExecution("wide", std::string(128, 'j'), 1);
@@ -468,7 +414,7 @@ TEST_P(HistoryConformanceTest, MigratesTheOriginalsTableKeepingEveryRow) {
   auto again = OpenStore();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(ListOrDie(*again, {}).total_count, 3);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "2");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "3");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HistoryConformanceTest, ::testing::ValuesIn(TestBackends()),

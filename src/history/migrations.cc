@@ -4,6 +4,10 @@
 //      created only when absent: a database of the original keeps its table.
 //   2: Forest's columns, the narrow columns widened, created_at backfilled
 //      from create_time, the time indexes, forest_quarantine.
+//   3: the times statistics need as numbers (started_at, scheduled_at, in
+//      ms), shard_total and timeout_seconds; an index for "running now".
+//      Rows of version 2 get scheduled_at from scheduled_time, and
+//      started_at from created_at (version 2 stored the start there).
 // Each step checks what exists before changing it, so a version interrupted
 // half way (MySQL commits every DDL statement on its own) is finished by the
 // next Open; on PostgreSQL and SQLite a version is one transaction.
@@ -77,6 +81,21 @@ void RecordVersion(soci::session& sql, int version, Time now) {
   long long applied_at = now.time_since_epoch().count();
   sql << "INSERT INTO forest_schema_migrations (version, applied_at) VALUES (:v, :a)",
       soci::use(version), soci::use(applied_at);
+}
+
+struct Column {
+  const char* name;
+  std::string definition;
+};
+
+// Adds those of `columns` that are missing.
+void AddColumns(soci::session& sql, Kind kind, const std::vector<Column>& columns) {
+  for (const Column& c : columns) {
+    if (!ColumnExists(sql, kind, c.name)) {
+      sql << "ALTER TABLE job_execute_snapshot ADD COLUMN " + std::string(c.name) + " " +
+                 c.definition;
+    }
+  }
 }
 
 // Version 1: the original's table, when absent.
@@ -182,10 +201,6 @@ void AddForestSchema(soci::session& sql, Kind kind, Time now) {
       sql << "ALTER TABLE job_execute_snapshot CONVERT TO CHARACTER SET utf8mb4";
     }
   }
-  struct Column {
-    const char* name;
-    std::string definition;
-  };
   const std::vector<Column> columns = {
       {"scheduled_time", "VARCHAR(32) NULL"},
       {"trigger_kind", "VARCHAR(16) NOT NULL DEFAULT 'cron'"},
@@ -198,12 +213,7 @@ void AddForestSchema(soci::session& sql, Kind kind, Time now) {
       {"created_at", "BIGINT NOT NULL DEFAULT 0"},
       {"updated_at", "BIGINT NOT NULL DEFAULT 0"},
   };
-  for (const Column& c : columns) {
-    if (!ColumnExists(sql, kind, c.name)) {
-      sql << "ALTER TABLE job_execute_snapshot ADD COLUMN " + std::string(c.name) + " " +
-                 c.definition;
-    }
-  }
+  AddColumns(sql, kind, columns);
   // Widths for our ids, names and params (SQLite has none to widen).
   if (mysql) {
     sql << "ALTER TABLE job_execute_snapshot "
@@ -255,6 +265,46 @@ void AddForestSchema(soci::session& sql, Kind kind, Time now) {
   }
 }
 
+// Version 3.
+void AddTimingColumns(soci::session& sql, Kind kind, bool own_transaction) {
+  AddColumns(sql, kind,
+             {
+                 {"started_at", "BIGINT NULL"},
+                 {"scheduled_at", "BIGINT NULL"},
+                 {"shard_total", "INT NOT NULL DEFAULT 1"},
+                 {"timeout_seconds", "BIGINT NOT NULL DEFAULT 0"},
+             });
+  // Rows of version 2: scheduled_time is Forest's RFC 3339 UTC text.
+  constexpr int kChunk = 1000;
+  for (;;) {
+    std::vector<std::string> ids(kChunk);
+    std::vector<std::string> scheduled(kChunk);
+    sql << "SELECT id, scheduled_time FROM job_execute_snapshot WHERE scheduled_at IS NULL AND "
+           "scheduled_time IS NOT NULL LIMIT " +
+               std::to_string(kChunk),
+        soci::into(ids), soci::into(scheduled);
+    if (ids.empty()) break;
+    std::unique_ptr<soci::transaction> tr;
+    if (own_transaction) tr = std::make_unique<soci::transaction>(sql);
+    std::string id;
+    long long at = 0;
+    soci::statement update =
+        (sql.prepare << "UPDATE job_execute_snapshot SET scheduled_at = :s, started_at = "
+                        "CASE WHEN start_time IS NULL THEN NULL ELSE created_at END WHERE id = :id",
+         soci::use(at), soci::use(id));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      id = ids[i];
+      auto parsed = ParseIso8601(scheduled[i], TimeZone::Utc());
+      // Unparsable text is left as it is, and out of the statistics.
+      at = parsed.ok() ? parsed->time_since_epoch().count() : 0;
+      update.execute(true);
+    }
+    if (tr) tr->commit();
+    if (ids.size() < static_cast<size_t>(kChunk)) break;
+  }
+  CreateIndex(sql, kind, "status_created_at", "status, created_at");
+}
+
 }  // namespace
 
 std::string_view GroupColumn(DbUrl::Kind kind) {
@@ -286,6 +336,7 @@ void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
     if (kind != Kind::kMysql) tr = std::make_unique<soci::transaction>(sql);
     if (version == 1) CreateOriginalTable(sql, kind);
     if (version == 2) AddForestSchema(sql, kind, now);
+    if (version == 3) AddTimingColumns(sql, kind, /*own_transaction=*/kind == Kind::kMysql);
     RecordVersion(sql, version, now);
     if (tr) tr->commit();
   }

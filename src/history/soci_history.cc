@@ -28,6 +28,8 @@ extern "C" backend_factory const* factory_mysql();
 #include "common/time_zone.h"
 #include "history/history.h"
 #include "history/soci_backend.h"
+#include "history/soci_rows.h"
+#include "history/stats.h"
 
 namespace forest::history {
 namespace internal {
@@ -100,271 +102,16 @@ absl::StatusOr<std::string> QueryScalar(const DbUrl& url, const std::string& que
 
 namespace {
 
+using internal::DbRow;
 using internal::ErrorStatus;
+using internal::ExchangeRow;
+using internal::FromRow;
+using internal::IntoRow;
+using internal::SelectColumns;
+using internal::ToMillis;
+using internal::UseRow;
 
 constexpr int kMaxPageSize = 1000;
-
-long long ToMillis(Time t) { return t.time_since_epoch().count(); }
-
-// One row of job_execute_snapshot as bound values; nullable columns carry
-// indicators.
-struct DbRow {
-  std::string id, job_id, name, group, cron, target, params, ip;
-  int status = 1;
-  std::string mobile, remark, create_time, start_time, finish_time;
-  long long times = 0;
-  std::string result, scheduled_time, trigger_kind;
-  int attempt = 1;
-  int exit_code = 0;
-  long long duration_ms = 0;
-  std::string output, worker, leader_node;
-  long long created_at = 0;
-  long long updated_at = 0;
-
-  soci::indicator params_ind = soci::i_ok, mobile_ind = soci::i_ok, remark_ind = soci::i_ok,
-                  start_ind = soci::i_ok, finish_ind = soci::i_ok, times_ind = soci::i_ok,
-                  result_ind = soci::i_ok, scheduled_ind = soci::i_ok, exit_code_ind = soci::i_ok,
-                  duration_ind = soci::i_ok, output_ind = soci::i_ok;
-};
-
-// The columns in DbRow's order; `output` last but two, kept apart so List
-// can leave it out.
-std::vector<std::string> ColumnNames(DbUrl::Kind kind) {
-  return {"id",
-          "job_id",
-          "name",
-          std::string(internal::GroupColumn(kind)),
-          "cron",
-          "target",
-          "params",
-          "ip",
-          "status",
-          "mobile",
-          "remark",
-          "create_time",
-          "start_time",
-          "finish_time",
-          "times",
-          "result",
-          "scheduled_time",
-          "trigger_kind",
-          "attempt",
-          "exit_code",
-          "duration_ms",
-          "output",
-          "worker",
-          "leader_node",
-          "created_at",
-          "updated_at"};
-}
-
-template <typename Exchange>
-void ExchangeRow(DbRow& r, bool with_output, Exchange&& x) {
-  x(r.id);
-  x(r.job_id);
-  x(r.name);
-  x(r.group);
-  x(r.cron);
-  x(r.target);
-  x(r.params, r.params_ind);
-  x(r.ip);
-  x(r.status);
-  x(r.mobile, r.mobile_ind);
-  x(r.remark, r.remark_ind);
-  x(r.create_time);
-  x(r.start_time, r.start_ind);
-  x(r.finish_time, r.finish_ind);
-  x(r.times, r.times_ind);
-  x(r.result, r.result_ind);
-  x(r.scheduled_time, r.scheduled_ind);
-  x(r.trigger_kind);
-  x(r.attempt);
-  x(r.exit_code, r.exit_code_ind);
-  x(r.duration_ms, r.duration_ind);
-  if (with_output) x(r.output, r.output_ind);
-  x(r.worker);
-  x(r.leader_node);
-  x(r.created_at);
-  x(r.updated_at);
-}
-
-struct IntoRow {
-  soci::statement& st;
-  template <typename T>
-  void operator()(T& v) {
-    st.exchange(soci::into(v));
-  }
-  template <typename T>
-  void operator()(T& v, soci::indicator& ind) {
-    st.exchange(soci::into(v, ind));
-  }
-};
-
-struct UseRow {
-  soci::statement& st;
-  template <typename T>
-  void operator()(T& v) {
-    st.exchange(soci::use(v));
-  }
-  template <typename T>
-  void operator()(T& v, soci::indicator& ind) {
-    st.exchange(soci::use(v, ind));
-  }
-};
-
-std::string SelectColumns(DbUrl::Kind kind, bool with_output) {
-  std::string out;
-  for (const std::string& c : ColumnNames(kind)) {
-    if (!with_output && c == "output") continue;
-    if (!out.empty()) out += ", ";
-    out += c;
-  }
-  return out;
-}
-
-// The upsert: a stored final status is never replaced by running (the
-// whole row is kept then).
-std::string UpsertSql(DbUrl::Kind kind) {
-  const std::vector<std::string> cols = ColumnNames(kind);
-  std::string names, values;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (i > 0) {
-      names += ", ";
-      values += ", ";
-    }
-    names += cols[i];
-    values += ":v" + std::to_string(i);
-  }
-  std::string sql = "INSERT INTO job_execute_snapshot (" + names + ") VALUES (" + values + ")";
-  std::string sets;
-  if (kind == DbUrl::Kind::kMysql) {
-    // MySQL assigns left to right and later expressions see earlier
-    // assignments: status goes last so every test reads the stored one.
-    std::vector<std::string> ordered;
-    for (const std::string& c : cols) {
-      if (c != "id" && c != "status") ordered.push_back(c);
-    }
-    ordered.push_back("status");
-    for (const std::string& c : ordered) {
-      if (!sets.empty()) sets += ", ";
-      sets += c + " = IF(status <> 1 AND VALUES(status) = 1, " + c + ", VALUES(" + c + "))";
-    }
-    return sql + " ON DUPLICATE KEY UPDATE " + sets;
-  }
-  for (const std::string& c : cols) {
-    if (c == "id") continue;
-    if (!sets.empty()) sets += ", ";
-    sets += c +
-            " = CASE WHEN job_execute_snapshot.status <> 1 AND excluded.status = 1 "
-            "THEN job_execute_snapshot." +
-            c + " ELSE excluded." + c + " END";
-  }
-  return sql + " ON CONFLICT (id) DO UPDATE SET " + sets;
-}
-
-// created_at: the record's start, else its legacy create time (local wall
-// time, as the original writes it), else now.
-long long CreatedAt(const model::ExecutionRecord& r, Time now) {
-  if (r.started_at) return ToMillis(*r.started_at);
-  if (!r.run.create_time.empty()) {
-    if (auto t = ParseIso8601(r.run.create_time, TimeZone::Local()); t.ok()) return ToMillis(*t);
-  }
-  return ToMillis(now);
-}
-
-void ToRow(const Execution& e, Time now, DbRow* row) {
-  const model::ExecutionRecord& r = e.record;
-  const model::Assignment& a = r.run;
-  row->id = a.id;
-  row->job_id = a.job_id;
-  row->name = a.name;
-  row->group = a.group;
-  row->cron = a.cron;
-  row->target = a.target;
-  row->params = a.params;
-  row->params_ind = soci::i_ok;
-  row->ip = a.ip;
-  row->status = static_cast<int>(r.status);
-  row->mobile = a.mobile;
-  row->mobile_ind = soci::i_ok;
-  row->remark = a.remark;
-  row->remark_ind = soci::i_ok;
-  row->create_time = a.create_time;
-  row->start_time = r.start_time;
-  row->start_ind = soci::i_ok;
-  row->finish_time = r.finish_time;
-  row->finish_ind = soci::i_ok;
-  row->times = r.times;
-  row->times_ind = soci::i_ok;
-  row->result = r.result;
-  row->result_ind = soci::i_ok;
-  row->scheduled_time = a.scheduled_time ? FormatRfc3339Millis(*a.scheduled_time) : "";
-  row->scheduled_ind = a.scheduled_time ? soci::i_ok : soci::i_null;
-  row->trigger_kind = std::string(model::Name(a.trigger));
-  row->attempt = a.attempt;
-  row->exit_code = r.exit_code.value_or(0);
-  row->exit_code_ind = r.exit_code ? soci::i_ok : soci::i_null;
-  row->duration_ms = r.duration_ms.value_or(0);
-  row->duration_ind = r.duration_ms ? soci::i_ok : soci::i_null;
-  row->output = r.output;
-  row->output_ind = soci::i_ok;
-  row->worker = e.worker;
-  row->leader_node = e.leader_node;
-  row->created_at = CreatedAt(r, now);
-  row->updated_at = ToMillis(now);
-}
-
-std::string OrEmpty(const std::string& s, soci::indicator ind) {
-  return ind == soci::i_ok ? s : std::string();
-}
-
-model::RunStatus StatusFromDb(int s) {
-  switch (s) {
-    case 1:
-      return model::RunStatus::kRunning;
-    case 2:
-      return model::RunStatus::kSuccess;
-    case -1:
-    case 4:  // the original's DDL comment numbers errors 4
-      return model::RunStatus::kError;
-    default:
-      return model::RunStatus::kUnknown;
-  }
-}
-
-Execution FromRow(const DbRow& row) {
-  Execution e;
-  model::ExecutionRecord& r = e.record;
-  model::Assignment& a = r.run;
-  a.id = row.id;
-  a.job_id = row.job_id;
-  a.name = row.name;
-  a.group = row.group;
-  a.cron = row.cron;
-  a.target = row.target;
-  a.params = OrEmpty(row.params, row.params_ind);
-  a.ip = row.ip;
-  a.mobile = OrEmpty(row.mobile, row.mobile_ind);
-  a.remark = OrEmpty(row.remark, row.remark_ind);
-  a.create_time = row.create_time;
-  if (row.scheduled_ind == soci::i_ok) {
-    if (auto t = ParseIso8601(row.scheduled_time, TimeZone::Utc()); t.ok()) a.scheduled_time = *t;
-  }
-  if (auto t = model::ParseTrigger(row.trigger_kind); t.ok()) a.trigger = *t;
-  a.attempt = row.attempt;
-  if (auto key = model::ParseSnapshotId(row.id); key.ok()) a.shard_index = key->shard_index;
-  r.start_time = OrEmpty(row.start_time, row.start_ind);
-  r.finish_time = OrEmpty(row.finish_time, row.finish_ind);
-  r.times = row.times_ind == soci::i_ok ? row.times : 0;
-  r.status = StatusFromDb(row.status);
-  r.result = OrEmpty(row.result, row.result_ind);
-  if (row.duration_ind == soci::i_ok) r.duration_ms = row.duration_ms;
-  if (row.exit_code_ind == soci::i_ok) r.exit_code = row.exit_code;
-  r.output = OrEmpty(row.output, row.output_ind);
-  e.worker = row.worker;
-  e.leader_node = row.leader_node;
-  return e;
-}
 
 // WHERE clauses with their bound values, in placeholder order.
 class Filters {
@@ -407,7 +154,7 @@ class SociHistory final : public HistoryStore {
   SociHistory(DbUrl url, Clock& clock, std::unique_ptr<soci::session> session)
       : url_(std::move(url)),
         clock_(clock),
-        upsert_sql_(UpsertSql(url_.kind)),
+        upsert_sql_(internal::UpsertSql(url_.kind)),
         session_(std::move(session)) {}
 
   absl::Status Upsert(const std::vector<Execution>& batch) override {
@@ -425,7 +172,7 @@ class SociHistory final : public HistoryStore {
       st.prepare(upsert_sql_);
       st.define_and_bind();
       for (const Execution& e : batch) {
-        ToRow(e, now, &row);
+        internal::ToRow(e, now, &row);
         st.execute(true);
       }
       tr.commit();
@@ -535,6 +282,95 @@ class SociHistory final : public HistoryStore {
       soci::statement st = (sql.prepare << text, soci::use(cutoff));
       st.execute(true);
       return static_cast<int64_t>(st.get_affected_rows());
+    });
+  }
+
+  absl::StatusOr<std::vector<StatsRow>> Statistics(const StatsQuery& query) override {
+    RETURN_IF_ERROR(internal::ValidateStatsQuery(query));
+    using Rows = std::vector<StatsRow>;
+    return Run("computing statistics", [&](soci::session& sql) -> absl::StatusOr<Rows> {
+      const std::string group(internal::GroupColumn(url_.kind));
+      Filters filters;
+      filters.Add("created_at >= ", ToMillis(query.from));
+      filters.Add("created_at < ", ToMillis(query.to));
+      if (!query.job_id.empty()) filters.Add("job_id = ", query.job_id);
+      if (!query.group.empty()) filters.Add(group + " = ", query.group);
+
+      // Fetched a chunk at a time: one row's strings at a time would cost
+      // an allocation per column per row.
+      constexpr size_t kChunk = 1000;
+      std::vector<std::string> job_ids(kChunk), names(kChunk), groups(kChunk);
+      std::vector<int> statuses(kChunk);
+      std::vector<long long> created(kChunk), durations(kChunk), started(kChunk), scheduled(kChunk);
+      std::vector<soci::indicator> duration_ind(kChunk), started_ind(kChunk), scheduled_ind(kChunk);
+      soci::statement st(sql);
+      filters.Bind(st);
+      st.exchange(soci::into(job_ids));
+      st.exchange(soci::into(names));
+      st.exchange(soci::into(groups));
+      st.exchange(soci::into(statuses));
+      st.exchange(soci::into(created));
+      st.exchange(soci::into(durations, duration_ind));
+      st.exchange(soci::into(started, started_ind));
+      st.exchange(soci::into(scheduled, scheduled_ind));
+      st.alloc();
+      st.prepare("SELECT job_id, name, " + group +
+                 ", status, created_at, duration_ms, started_at, scheduled_at "
+                 "FROM job_execute_snapshot" +
+                 filters.Where());
+      st.define_and_bind();
+      st.execute(false);
+      internal::StatsAccumulator stats(query);
+      internal::StatsInput in;
+      auto present = [](const std::vector<long long>& v, const std::vector<soci::indicator>& ind,
+                        size_t i) -> std::optional<long long> {
+        // 0: a version 2 time that did not parse (see migrations.cc).
+        if (ind[i] != soci::i_ok || v[i] <= 0) return std::nullopt;
+        return v[i];
+      };
+      while (st.fetch()) {
+        for (size_t i = 0; i < job_ids.size(); ++i) {
+          in.job_id = std::move(job_ids[i]);
+          in.job_name = std::move(names[i]);
+          in.group = std::move(groups[i]);
+          in.status = statuses[i];
+          in.created_at = created[i];
+          in.duration_ms =
+              duration_ind[i] == soci::i_ok ? std::optional(durations[i]) : std::nullopt;
+          in.started_at = present(started, started_ind, i);
+          in.scheduled_at = present(scheduled, scheduled_ind, i);
+          stats.Add(in);
+        }
+        for (auto* v : {&job_ids, &names, &groups}) v->resize(kChunk);
+        statuses.resize(kChunk);
+        for (auto* v : {&created, &durations, &started, &scheduled}) v->resize(kChunk);
+        for (auto* v : {&duration_ind, &started_ind, &scheduled_ind}) v->resize(kChunk);
+      }
+      return stats.Finish();
+    });
+  }
+
+  absl::StatusOr<Overview> Summary(Time now) override {
+    return Run("summarizing executions", [&](soci::session& sql) -> absl::StatusOr<Overview> {
+      Overview o;
+      long long since = ToMillis(now - std::chrono::hours(24));
+      std::vector<int> statuses(16);
+      std::vector<long long> counts(16);
+      sql << "SELECT status, COUNT(*) FROM job_execute_snapshot WHERE created_at >= :s "
+             "GROUP BY status",
+          soci::use(since), soci::into(statuses), soci::into(counts);
+      for (size_t i = 0; i < statuses.size(); ++i) {
+        o.runs_24h += counts[i];
+        if (statuses[i] == 2) o.success_24h += counts[i];
+        if (statuses[i] != 1 && statuses[i] != 2) o.failures_24h += counts[i];
+      }
+      if (o.success_24h + o.failures_24h > 0) {
+        o.success_rate_24h = double(o.success_24h) / double(o.success_24h + o.failures_24h);
+      }
+      long long running = 0;
+      sql << "SELECT COUNT(*) FROM job_execute_snapshot WHERE status = 1", soci::into(running);
+      o.running_now = running;
+      return o;
     });
   }
 

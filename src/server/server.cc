@@ -18,11 +18,11 @@
 
 #include "common/host.h"
 #include "coord/embedded/embedded_store.h"
-#include "worker/http_executor.h"
-#include "worker/shell_executor.h"
 #include "coord/etcd/etcd_store.h"
 #include "model/job.h"
 #include "model/keys.h"
+#include "worker/http_executor.h"
+#include "worker/shell_executor.h"
 
 namespace forest::server {
 namespace {
@@ -77,15 +77,14 @@ class Server::DataDirLock {
     const std::string path = (std::filesystem::path(dir) / "LOCK").string();
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(
-          fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+      return absl::UnavailableError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       close(fd);
       if (err == EWOULDBLOCK) {
-        return absl::FailedPreconditionError(fmt::format(
-            "the data directory {} is in use by another forest server", dir));
+        return absl::FailedPreconditionError(
+            fmt::format("the data directory {} is in use by another forest server", dir));
       }
       return absl::UnavailableError(fmt::format("cannot lock {}: {}", path, std::strerror(err)));
     }
@@ -131,6 +130,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (options.misfire_threshold < std::chrono::milliseconds(0)) {
     return absl::InvalidArgumentError("the misfire threshold must not be negative");
   }
+  if (options.history_retention_days < 0 || options.history_retention_days > 36500) {
+    return absl::InvalidArgumentError(
+        fmt::format("history retention of {} days is outside 0..36500 (0 keeps every execution)",
+                    options.history_retention_days));
+  }
   if (options.node_id.empty()) {
     ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
   }
@@ -161,6 +165,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
   spdlog::info("server: history database {}", db.Describe());
   ASSIGN_OR_RETURN(parts.history, history::Open(db));
+  if (options.history_retention_days > 0) {
+    history::RetentionOptions ro;
+    ro.days = options.history_retention_days;
+    ASSIGN_OR_RETURN(parts.retention, history::Retention::Start(*parts.history, ro));
+  }
   history::CollectorOptions co;
   co.node_id = options.node_id;
   ASSIGN_OR_RETURN(parts.collector, history::Collector::Start(*parts.store, *parts.history, co));
@@ -204,7 +213,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     }
     parts.local = std::move(*started);
     spdlog::info("server: standalone; the embedded worker runs group '{}' (command targets {})",
-                 kLocalGroup, options.allow_shell ? "allowed" : "refused: start with --allow-shell");
+                 kLocalGroup,
+                 options.allow_shell ? "allowed" : "refused: start with --allow-shell");
   }
   return std::unique_ptr<Server>(new Server(std::move(options), std::move(parts)));
 }
@@ -219,6 +229,7 @@ void Server::Stop() {
   if (parts_.local != nullptr) parts_.local->Drain(std::chrono::seconds(10));
   parts_.node->Stop();
   parts_.collector->Stop();
+  if (parts_.retention != nullptr) parts_.retention->Stop();
 }
 
 scheduler::NodeStatus Server::status() const { return parts_.node->status(); }

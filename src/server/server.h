@@ -4,9 +4,12 @@
 // EtcdStore. Either way a scheduler::Node on top, which registers, keeps its
 // view and campaigns for leadership.
 //
-// Not here yet: the HTTP API (http_address is validated, nothing listens),
-// the embedded worker (worker runtime issue) and the history database
-// (db_url is parsed and reported, not used).
+// The history database (db_url, else history.db in the data directory) is
+// filled by the collector while this node leads, and kept to
+// history_retention_days by every node. Standalone runs the embedded worker
+// of group `local`.
+//
+// Not here yet: the HTTP API (http_address is validated, nothing listens).
 //
 // Threads: Start returns once the node runs; the node's and the store's
 // threads are the server's. Public methods are thread-safe.
@@ -21,9 +24,10 @@
 #include "common/status.h"
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
-#include "scheduler/node.h"
 #include "history/collector.h"
 #include "history/history.h"
+#include "history/retention.h"
+#include "scheduler/node.h"
 #include "worker/worker.h"
 
 namespace forest::server {
@@ -48,6 +52,9 @@ struct ServerOptions {
   // in the data directory (in a cluster too, with a warning: a cluster
   // wants one shared database).
   std::string db_url;
+  // Executions older than this many days are deleted, a small batch at a
+  // time (history/retention.h); 0 keeps them forever. Default 30.
+  int history_retention_days = 30;
   // Standalone: the embedded worker of group `local` runs command targets
   // only when allowed (like `forest worker --allow-shell`), optionally only
   // under these prefixes. HTTP targets always run. Default: refused.
@@ -59,7 +66,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  // InvalidArgument for bad options (http_address, db_url, lease_ttl);
+  // InvalidArgument for bad options (http_address, db_url, lease_ttl,
+  // history_retention_days);
   // kUnavailable when etcd or the data directory cannot be reached;
   // FailedPrecondition when another process runs on the data directory; the
   // node's errors (AlreadyExists: a live node has this id).
@@ -83,6 +91,7 @@ class Server {
     std::unique_ptr<DataDirLock> lock;  // standalone: held while the store is open
     std::unique_ptr<coord::Store> store;
     std::unique_ptr<history::HistoryStore> history;
+    std::unique_ptr<history::Retention> retention;  // none when retention is 0 days
     std::unique_ptr<history::Collector> collector;  // works while this node leads
     std::unique_ptr<scheduler::Node> node;
     std::unique_ptr<worker::Worker> local;  // standalone: the worker of group `local`
@@ -100,6 +109,5 @@ absl::StatusOr<std::string> DefaultNodeId();
 // "host:port" or ":port" ("[::1]:port" for IPv6), port 1-65535.
 // InvalidArgument otherwise.
 absl::Status ValidateHttpAddress(std::string_view address);
-
 
 }  // namespace forest::server

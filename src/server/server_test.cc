@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "coord/embedded/embedded_store.h"
+#include "history/history.h"
 #include "model/job.h"
 
 namespace forest::server {
@@ -21,7 +22,8 @@ using std::chrono::milliseconds;
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "forest_server_XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "forest_server_XXXXXX").string();
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() {
@@ -47,7 +49,6 @@ TEST(ValidateHttpAddressTest, RejectsTheRest) {
   }
 }
 
-
 TEST(DefaultNodeIdTest, IsANonLoopbackAddressOrTheHostName) {
   const auto id = DefaultNodeId();
   ASSERT_TRUE(id.ok()) << id.status();
@@ -72,6 +73,52 @@ TEST(ServerTest, RejectsBadOptions) {
   o.db_url = "";
   o.lease_ttl = std::chrono::seconds(0);
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.lease_ttl = std::chrono::seconds(5);
+  o.history_retention_days = -1;
+  const auto negative = Server::Start(o);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(negative.status().message()).find("retention"), std::string::npos)
+      << negative.status();
+}
+
+// Executions older than --history-retention-days leave the history at start
+// (and every interval after); younger ones stay.
+TEST(ServerTest, KeepsTheHistoryToItsRetention) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  std::filesystem::create_directories(data);
+  const auto db = history::ParseDbUrl("sqlite://" + data + "/history.db").value();
+  {
+    auto h = history::Open(db).value();
+    std::vector<history::Execution> rows;
+    for (int age_days : {40, 31, 29, 1}) {
+      history::Execution e;
+      e.record.run.id = "age-" + std::to_string(age_days);
+      e.record.run.job_id = "j";
+      e.record.status = model::RunStatus::kSuccess;
+      e.record.started_at = SystemClock::Get().Now() - std::chrono::hours(24 * age_days);
+      rows.push_back(e);
+    }
+    ASSERT_TRUE(h->Upsert(rows).ok());
+  }
+  ServerOptions o;
+  o.data_dir = data;
+  o.node_id = "n1";
+  o.history_retention_days = 30;
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto h = history::Open(db).value();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 500; ++i) {
+    ids.clear();
+    auto page = h->List({});
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& e : page->rows) ids.push_back(e.record.run.id);
+    if (ids.size() == 2) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"age-1", "age-29"}));
+  (*server)->Stop();
 }
 
 TEST(ServerTest, StandaloneStartsLeadsAndStops) {
@@ -111,18 +158,18 @@ TEST(ServerTest, StandaloneStartsLeadsAndStops) {
     eo.sqlite_path = o.data_dir + "/forest.db";
     auto store = coord::EmbeddedStore::Open(eo);
     ASSERT_TRUE(store.ok()) << store.status();
-    auto r = (*store)->Range(coord::RangeRequest{"/forest/server/group/local", "", 0, 0, false,
-                                                 false});
+    auto r =
+        (*store)->Range(coord::RangeRequest{"/forest/server/group/local", "", 0, 0, false, false});
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->kvs.size(), 1u);
     auto group = model::Group::FromJson(r->kvs[0].value);
     ASSERT_TRUE(group.ok()) << group.status();
     EXPECT_EQ(group->name, "local");
     group->remark = "edited";
-    ASSERT_TRUE((*store)
-                    ->Put(coord::PutRequest{"/forest/server/group/local", group->ToJson(), 0,
-                                            false})
-                    .ok());
+    ASSERT_TRUE(
+        (*store)
+            ->Put(coord::PutRequest{"/forest/server/group/local", group->ToJson(), 0, false})
+            .ok());
   }
   auto again = Server::Start(o);
   ASSERT_TRUE(again.ok()) << again.status();

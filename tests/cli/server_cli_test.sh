@@ -112,6 +112,10 @@ expect_usage "fractional --lease-ttl" "whole number of seconds" -- server --leas
 expect_usage "bad --http-address" "--http-address" -- server --http-address 2856
 expect_usage "bad --etcd-dial-timeout" "--etcd-dial-timeout" -- server --etcd-dailtimeout soon
 expect_usage "bad --db-url" "--db-url" -- -db-url nonsense
+expect_usage "negative --history-retention-days" "--history-retention-days" -- server \
+  --history-retention-days -1
+expect_usage "word --history-retention-days" "--history-retention-days" -- server \
+  --history-retention-days forever
 checks=$((checks + 1))
 err=$(cd "$tmp" && FOREST_MISFIRE_THRESHOLD=abc timeout 10 "$forest" server 2>&1 >/dev/null)
 status=$?
