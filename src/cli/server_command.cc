@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/common_flags.h"
 #include "cli/drop_in.h"
+#include "cli/version.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "history/history.h"
@@ -32,6 +33,10 @@ struct ServerArgs {
   std::string misfire_threshold = "60s";
   std::string db_url;
   int history_retention_days = 30;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string cors_origins;
+  int64_t max_body_bytes = 1 << 20;
   std::string log_level = "info";
   bool allow_shell = false;
   std::vector<std::string> allow_commands;
@@ -79,6 +84,27 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
                 absl::InvalidArgumentError("must be 0 (keep every execution) to 36500"));
   }
   o.history_retention_days = args.history_retention_days;
+  if ((args.tls_cert.empty()) != (args.tls_key.empty())) {
+    return fail(args.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+                absl::InvalidArgumentError("HTTPS needs both --tls-cert and --tls-key"));
+  }
+  o.tls_cert = args.tls_cert;
+  o.tls_key = args.tls_key;
+  for (std::string_view origin : Split(args.cors_origins, ',')) {
+    origin = Trim(origin);
+    if (origin.empty()) continue;
+    if (origin != "*" && origin.find("://") == std::string_view::npos) {
+      return fail("--cors-origins",
+                  absl::InvalidArgumentError(
+                      fmt::format("\"{}\" is not an origin like https://ops.example.com", origin)));
+    }
+    o.cors_origins.emplace_back(origin);
+  }
+  if (args.max_body_bytes < 1024 || args.max_body_bytes > (int64_t{1} << 30)) {
+    return fail("--max-body-bytes", absl::InvalidArgumentError("must be within 1024..1073741824"));
+  }
+  o.max_body_bytes = static_cast<size_t>(args.max_body_bytes);
+  o.version = FOREST_VERSION;
   o.allow_shell = args.allow_shell;
   o.allowed_commands = args.allow_commands;
   return o;
@@ -107,10 +133,6 @@ int RunServer(const ServerArgs& args) {
   }
   std::unique_ptr<server::Server> srv = *std::move(started);
   spdlog::info("forest server: {}, node id {}", Describe(*srv), srv->options().node_id);
-  spdlog::info(
-      "forest server: HTTP address {} (the HTTP API and UI come with a later issue: nothing "
-      "listens yet)",
-      srv->options().http_address);
 
   const int sig = signals.Wait();
   spdlog::info("forest server: {}, stopping (resigning leadership)", strsignal(sig));
@@ -134,7 +156,15 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   AddEtcdFlags(*cmd, args->etcd,
                "etcd endpoints, comma separated; empty or 'none' = standalone (embedded store)");
   add("--http-address", args->http_address, "HTTP_ADDRESS",
-      "host:port or :port of the HTTP API and UI");
+      "host:port or :port of the HTTP API and UI (port 0: any free port)");
+  add("--tls-cert", args->tls_cert, "TLS_CERT", "serve HTTPS with this certificate (PEM)");
+  add("--tls-key", args->tls_key, "TLS_KEY", "the certificate's private key (PEM)");
+  add("--cors-origins", args->cors_origins, "CORS_ORIGINS",
+      "comma-separated origins whose pages may call the API (none by default)");
+  cmd->add_option("--max-body-bytes", args->max_body_bytes,
+                  "larger request bodies are refused with 413")
+      ->envname("FOREST_MAX_BODY_BYTES")
+      ->capture_default_str();
   add("--node-id", args->node_id, "NODE_ID",
       "this node's id (default: the first non-loopback IPv4 address)");
   add("--data-dir", args->data_dir, "DATA_DIR", "standalone: directory of forest.db");

@@ -79,6 +79,19 @@ struct RangeRequest {
   Revision revision = 0;  // 0 = the latest; otherwise read as of that revision
   bool keys_only = false;
   bool count_only = false;
+
+  // The latest value of one key; of every key under a prefix.
+  static RangeRequest Single(std::string key) {
+    RangeRequest r;
+    r.key = std::move(key);
+    return r;
+  }
+  static RangeRequest Prefix(std::string_view prefix) {
+    RangeRequest r;
+    r.key = std::string(prefix);
+    r.range_end = PrefixEnd(prefix);
+    return r;
+  }
 };
 struct RangeResponse {
   Revision revision = 0;  // the store's revision when the read was served

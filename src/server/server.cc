@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "api/api.h"
 #include "common/host.h"
 #include "coord/embedded/embedded_store.h"
 #include "coord/etcd/etcd_store.h"
@@ -104,7 +105,9 @@ absl::StatusOr<std::string> DefaultNodeId() { return MachineAddress(); }
 absl::Status ValidateHttpAddress(std::string_view address) {
   const auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(fmt::format(
-        "invalid http address '{}': {} (expected host:port or :port, port 1-65535)", address, why));
+        "invalid http address '{}': {} (expected host:port or :port, port 0-65535, 0 = any "
+        "free port)",
+        address, why));
   };
   const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos) return bad("no port");
@@ -112,7 +115,7 @@ absl::Status ValidateHttpAddress(std::string_view address) {
   const std::string_view port = address.substr(colon + 1);
   if (!AllDigits(port) || port.size() > 5) return bad("the port is not a number");
   const int number = std::stoi(std::string(port));
-  if (number < 1 || number > 65535) return bad("the port is out of range");
+  if (number > 65535) return bad("the port is out of range");
   if (host.find_first_of(" \t/") != std::string_view::npos) return bad("bad host");
   if (!host.empty() && host.front() == '[') {
     if (host.size() < 3 || host.back() != ']') return bad("bad IPv6 host");
@@ -190,6 +193,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     }
   };
   ASSIGN_OR_RETURN(parts.node, scheduler::Node::Start(*parts.store, std::move(no)));
+  // The API last: it answers about the parts above.
+  parts.router = std::make_unique<api::Router>();
+  api::ApiDeps deps;
+  deps.store = parts.store.get();
+  deps.history = parts.history.get();
+  deps.node_status = [node = parts.node.get()] { return node->status(); };
+  deps.node_id = options.node_id;
+  deps.http_address = options.http_address;
+  deps.version = options.version;
+  deps.started_at = SystemClock::Get().Now();
+  api::AddRoutes(*parts.router, deps);
+  api::HttpServerOptions ho;
+  ho.address = options.http_address;
+  ho.max_body_bytes = options.max_body_bytes;
+  ho.tls_cert = options.tls_cert;
+  ho.tls_key = options.tls_key;
+  ho.cors_origins = options.cors_origins;
+  auto http = api::HttpServer::Start(*parts.router, ho);
+  if (!http.ok()) {
+    parts.node->Stop();
+    parts.collector->Stop();
+    return http.status();
+  }
+  parts.http = *std::move(http);
+  spdlog::info("server: API on {}://{} (port {})", parts.http->tls() ? "https" : "http",
+               options.http_address, parts.http->port());
   if (options.etcd.endpoints.empty()) {
     // Standalone: one binary does the work too, in group `local`.
     worker::WorkerOptions wo;
@@ -225,6 +254,7 @@ Server::Server(ServerOptions options, Parts parts)
 Server::~Server() { Stop(); }
 
 void Server::Stop() {
+  if (parts_.http != nullptr) parts_.http->Stop();
   // Runs in progress get a moment to finish and are recorded either way.
   if (parts_.local != nullptr) parts_.local->Drain(std::chrono::seconds(10));
   parts_.node->Stop();
@@ -233,5 +263,7 @@ void Server::Stop() {
 }
 
 scheduler::NodeStatus Server::status() const { return parts_.node->status(); }
+
+int Server::http_port() const { return parts_.http->port(); }
 
 }  // namespace forest::server

@@ -8,8 +8,7 @@
 // filled by the collector while this node leads, and kept to
 // history_retention_days by every node. Standalone runs the embedded worker
 // of group `local`.
-//
-// Not here yet: the HTTP API (http_address is validated, nothing listens).
+// Every node serves the HTTP API (api/) on http_address.
 //
 // Threads: Start returns once the node runs; the node's and the store's
 // threads are the server's. Public methods are thread-safe.
@@ -21,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http_server.h"
+#include "api/router.h"
 #include "common/status.h"
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
@@ -36,8 +37,16 @@ struct ServerOptions {
   // The etcd cluster (endpoints, dial timeout, auth, TLS: see
   // coord/etcd/etcd_store.h); no endpoints = standalone.
   coord::EtcdStoreOptions etcd;
-  // host:port or :port of the HTTP API (not served yet). Default ":2856".
+  // host:port or :port of the HTTP API; port 0 takes a free one
+  // (http_port()). Default ":2856".
   std::string http_address = ":2856";
+  // Requests with a larger body get 413. Default 1 MiB.
+  size_t max_body_bytes = 1 << 20;
+  // HTTPS when both are set (PEM files).
+  std::string tls_cert;
+  std::string tls_key;
+  // Origins whose pages may call the API from a browser (CORS); none by default.
+  std::vector<std::string> cors_origins;
   // This node's id. Default (empty): DefaultNodeId().
   std::string node_id;
   // Standalone: where forest.db lives (created if missing). Default
@@ -60,6 +69,8 @@ struct ServerOptions {
   // under these prefixes. HTTP targets always run. Default: refused.
   bool allow_shell = false;
   std::vector<std::string> allowed_commands;
+  // Reported by the API (the binary's version).
+  std::string version;
   // Standalone: runs the embedded worker at once. Default 4.
   int local_concurrency = 4;
 };
@@ -83,6 +94,8 @@ class Server {
   // The options as run (node_id filled in).
   const ServerOptions& options() const { return options_; }
   bool standalone() const { return options_.etcd.endpoints.empty(); }
+  // The port the API listens on.
+  int http_port() const;
 
  private:
   class DataDirLock;
@@ -95,6 +108,8 @@ class Server {
     std::unique_ptr<history::Collector> collector;  // works while this node leads
     std::unique_ptr<scheduler::Node> node;
     std::unique_ptr<worker::Worker> local;  // standalone: the worker of group `local`
+    std::unique_ptr<api::Router> router;
+    std::unique_ptr<api::HttpServer> http;
   };
   Server(ServerOptions options, Parts parts);
 
@@ -106,7 +121,7 @@ class Server {
 // host name; else "127.0.0.1".
 absl::StatusOr<std::string> DefaultNodeId();
 
-// "host:port" or ":port" ("[::1]:port" for IPv6), port 1-65535.
+// "host:port" or ":port" ("[::1]:port" for IPv6), port 0-65535 (0: any free port).
 // InvalidArgument otherwise.
 absl::Status ValidateHttpAddress(std::string_view address);
 

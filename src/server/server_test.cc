@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -37,14 +38,15 @@ class TempDir {
 };
 
 TEST(ValidateHttpAddressTest, AcceptsHostPortAndPort) {
-  for (const char* a : {":2856", "127.0.0.1:2856", "0.0.0.0:1", "localhost:65535", "[::1]:8080"}) {
+  for (const char* a :
+       {":2856", "127.0.0.1:2856", "0.0.0.0:1", "localhost:65535", "[::1]:8080", "127.0.0.1:0"}) {
     EXPECT_TRUE(ValidateHttpAddress(a).ok()) << a;
   }
 }
 
 TEST(ValidateHttpAddressTest, RejectsTheRest) {
-  for (const char* a : {"", "2856", ":", ":0", ":65536", ":http", "host:", "::1:80", "a b:80",
-                        ":-1", "[::1:80", ":123456"}) {
+  for (const char* a : {"", "2856", ":", ":65536", ":http", "host:", "::1:80", "a b:80", ":-1",
+                        "[::1:80", ":123456"}) {
     EXPECT_EQ(ValidateHttpAddress(a).code(), absl::StatusCode::kInvalidArgument) << a;
   }
 }
@@ -64,7 +66,7 @@ TEST(ServerTest, RejectsBadOptions) {
   o.node_id = "n1";
   o.http_address = "nowhere";
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
-  o.http_address = ":2856";
+  o.http_address = "127.0.0.1:0";
   o.db_url = "nonsense";
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
   // A database that does not answer: the server does not start.
@@ -104,6 +106,7 @@ TEST(ServerTest, KeepsTheHistoryToItsRetention) {
   ServerOptions o;
   o.data_dir = data;
   o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
   o.history_retention_days = 30;
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -126,6 +129,7 @@ TEST(ServerTest, StandaloneStartsLeadsAndStops) {
   ServerOptions o;
   o.data_dir = dir.path() + "/data";  // created by Start
   o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
   o.lease_ttl = std::chrono::seconds(2);
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -140,6 +144,15 @@ TEST(ServerTest, StandaloneStartsLeadsAndStops) {
     if (!leading) std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_TRUE(leading);
+
+  // The API answers on its port.
+  httplib::Client http("127.0.0.1", (*server)->http_port());
+  auto health = http.Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  auto groups = http.Get("/api/v1/groups");
+  ASSERT_TRUE(groups);
+  EXPECT_NE(groups->body.find("\"local\""), std::string::npos) << groups->body;
 
   // One data directory, one server: a second would lead on its own copy.
   ServerOptions other = o;

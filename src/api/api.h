@@ -1,0 +1,41 @@
+// The HTTP API of a scheduler node: REST v1 under /api/v1 (rest_*.cc),
+// the original's legacy endpoints (legacy.cc), /healthz and /readyz. Every
+// node serves the same API; writes go through the coordination store.
+//
+// AddRoutes registers everything on a Router; http_server.h serves it.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/router.h"
+#include "common/clock.h"
+#include "coord/store.h"
+#include "history/history.h"
+#include "scheduler/node.h"
+
+namespace forest::api {
+
+// What the handlers use; every pointer must outlive the routes.
+struct ApiDeps {
+  coord::Store* store = nullptr;
+  Clock* clock = &SystemClock::Get();
+  history::HistoryStore* history = nullptr;
+  // This node's status (leader or follower, the leader's id).
+  std::function<scheduler::NodeStatus()> node_status;
+  std::string node_id;
+  std::string http_address;
+  std::string version;
+  Time started_at{};
+};
+
+void AddRoutes(Router& router, const ApiDeps& deps);
+
+// The parts, for tests that want one.
+void AddSystemRoutes(Router& router, const ApiDeps& deps);
+void AddCatalogRoutes(Router& router, const ApiDeps& deps);
+
+// The OpenAPI 3 document served at /api/v1/openapi.json.
+const std::string& OpenApiDocument();
+
+}  // namespace forest::api

@@ -1,0 +1,203 @@
+#include "api/http_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <thread>
+#include <utility>
+
+#include "api/errors.h"
+
+namespace forest::api {
+namespace {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+absl::StatusOr<HostPort> SplitAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\" is not host:port or :port", address));
+  }
+  HostPort hp;
+  hp.host = address.substr(0, colon);
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  if (hp.host.empty()) hp.host = "0.0.0.0";
+  const std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\": the port is not a number", address));
+  }
+  hp.port = std::stoi(port);
+  if (hp.port > 65535) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\": the port is above 65535", address));
+  }
+  return hp;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void Fill(const Response& from, httplib::Response& to) {
+  to.status = from.status;
+  for (const auto& [name, value] : from.headers) to.set_header(name, value);
+  if (!from.content_type.empty()) to.set_content(from.body, from.content_type.c_str());
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const Router& router, HttpServerOptions options)
+      : router_(router), options_(std::move(options)) {}
+  ~Impl() { Stop(); }
+
+  absl::Status Start() {
+    ASSIGN_OR_RETURN(const HostPort hp, SplitAddress(options_.address));
+    if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+      for (const std::string& f : {options_.tls_cert, options_.tls_key}) {
+        std::error_code ec;
+        if (f.empty() || !std::filesystem::is_regular_file(f, ec)) {
+          return absl::InvalidArgumentError(
+              fmt::format("HTTPS needs both --tls-cert and --tls-key as readable PEM files; "
+                          "\"{}\" is not one",
+                          f));
+        }
+      }
+      auto ssl =
+          std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+      if (!ssl->is_valid()) {
+        return absl::InvalidArgumentError(fmt::format(
+            "cannot use the certificate {} with the key {}", options_.tls_cert, options_.tls_key));
+      }
+      server_ = std::move(ssl);
+      tls_ = true;
+    } else {
+      server_ = std::make_unique<httplib::Server>();
+    }
+    const int threads = std::max(1, options_.threads);
+    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_->set_payload_max_length(options_.max_body_bytes);
+    server_->set_keep_alive_max_count(1000);
+    const auto handle = [this](const httplib::Request& in, httplib::Response& out) {
+      Handle(in, out);
+    };
+    server_->Get(".*", handle);
+    server_->Post(".*", handle);
+    server_->Put(".*", handle);
+    server_->Patch(".*", handle);
+    server_->Delete(".*", handle);
+    server_->Options(".*", handle);
+    server_->set_error_handler([this](const httplib::Request& in, httplib::Response& out) {
+      if (!out.body.empty()) return;
+      absl::Status s = out.status == 413
+                           ? absl::InvalidArgumentError(fmt::format(
+                                 "the body is larger than {} bytes", options_.max_body_bytes))
+                           : absl::InvalidArgumentError("the request was refused");
+      Response r = ErrorResponse(s);
+      r.status = out.status;
+      Cors(in, r);
+      Fill(r, out);
+    });
+    if (hp.port == 0) {
+      port_ = server_->bind_to_any_port(hp.host);
+      if (port_ < 0) port_ = 0;
+    } else if (server_->bind_to_port(hp.host, hp.port)) {
+      port_ = hp.port;
+    }
+    if (port_ <= 0) {
+      return absl::UnavailableError(fmt::format("cannot listen on {}", options_.address));
+    }
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    for (int i = 0; i < 1000 && !server_->is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (server_ != nullptr) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int port() const { return port_; }
+  bool tls() const { return tls_; }
+
+ private:
+  bool OriginAllowed(const std::string& origin) const {
+    for (const std::string& o : options_.cors_origins) {
+      if (o == "*" || o == origin) return true;
+    }
+    return false;
+  }
+
+  void Cors(const httplib::Request& in, Response& r) const {
+    const std::string origin = in.get_header_value("Origin");
+    if (origin.empty() || !OriginAllowed(origin)) return;
+    r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+    r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    r.headers.emplace_back("Vary", "Origin");
+  }
+
+  void Handle(const httplib::Request& in, httplib::Response& out) {
+    Response r;
+    if (in.method == "OPTIONS") {
+      // A CORS preflight: answered for allowed origins only.
+      const std::string origin = in.get_header_value("Origin");
+      if (!origin.empty() && OriginAllowed(origin)) {
+        r.status = 204;
+        r.content_type.clear();
+        r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+        r.headers.emplace_back("Access-Control-Allow-Headers",
+                               "Content-Type, Authorization, X-CSRF-Token");
+        r.headers.emplace_back("Access-Control-Max-Age", "600");
+      } else {
+        r = ErrorResponse(absl::PermissionDeniedError(
+            origin.empty() ? "OPTIONS is only answered to a CORS preflight"
+                           : "cross-origin requests from " + origin + " are not allowed"));
+      }
+    } else {
+      Request req;
+      req.method = in.method;
+      req.path = in.path;
+      for (const auto& [k, v] : in.params) req.query.emplace(k, v);
+      for (const auto& [k, v] : in.headers) req.headers[Lower(k)] = v;
+      req.body = in.body;
+      req.remote_address = in.remote_addr;
+      r = router_.Dispatch(req);
+    }
+    Cors(in, r);
+    Fill(r, out);
+  }
+
+  const Router& router_;
+  const HttpServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  bool tls_ = false;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Router& router,
+                                                              HttpServerOptions options) {
+  auto impl = std::make_unique<Impl>(router, std::move(options));
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+void HttpServer::Stop() { impl_->Stop(); }
+int HttpServer::port() const { return impl_->port(); }
+bool HttpServer::tls() const { return impl_->tls(); }
+
+}  // namespace forest::api

@@ -1,0 +1,57 @@
+// Routes: a method and a path pattern ("/api/v1/jobs/{id}", "{name}" takes
+// one segment, "{name...}" the rest of the path), who may call it, and the
+// handler. Dispatch finds the route, fills Request::params, asks the
+// authorizer, and calls the handler:
+//  - no route for the path: 404; a route for the path but not the method:
+//    405 with Allow;
+//  - the authorizer's error (401, 403, 429...) is answered as is;
+//  - a handler that throws is answered 500 without details (logged), never
+//    a crash.
+// Thread safety: Add before serving; Dispatch from any number of threads.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "common/status.h"
+
+namespace forest::api {
+
+using Handler = std::function<Response(Request&)>;
+// Decides whether `request` may call a route needing `access`; on success
+// sets request.caller. The default lets everyone in as an admin (auth off).
+using Authorizer = std::function<absl::Status(Request& request, Access access)>;
+
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  Access access;
+};
+
+class Router {
+ public:
+  Router();
+  void Add(std::string method, std::string pattern, Access access, Handler handler);
+  void SetAuthorizer(Authorizer authorizer);
+  Response Dispatch(Request& request) const;
+  std::vector<RouteInfo> routes() const;
+
+ private:
+  struct Route {
+    RouteInfo info;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  static bool Match(const Route& route, const std::vector<std::string>& path,
+                    std::map<std::string, std::string>* params);
+  std::vector<Route> routes_;
+  Authorizer authorizer_;
+};
+
+// "/a/b/" -> {"a", "b"}; segments are percent-decoded.
+std::vector<std::string> SplitPath(const std::string& path);
+std::string PercentDecode(std::string_view text);
+
+}  // namespace forest::api
