@@ -34,6 +34,12 @@ void AddRoutes(Router& router, const ApiDeps& deps);
 // The parts, for tests that want one.
 void AddSystemRoutes(Router& router, const ApiDeps& deps);
 void AddCatalogRoutes(Router& router, const ApiDeps& deps);
+// Nodes, workers, plans, pending assignments, cron preview (rest_cluster.cc).
+void AddClusterRoutes(Router& router, const ApiDeps& deps);
+// Executions (list, get, kill) and statistics (rest_history.cc).
+void AddHistoryRoutes(Router& router, const ApiDeps& deps);
+// The original's endpoints (POST /job/add, ...; legacy.cc, docs/legacy-api.md).
+void AddLegacyRoutes(Router& router, const ApiDeps& deps);
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.
 const std::string& OpenApiDocument();

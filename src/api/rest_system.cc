@@ -39,6 +39,9 @@ void AddSystemRoutes(Router& router, const ApiDeps& deps) {
 void AddRoutes(Router& router, const ApiDeps& deps) {
   AddSystemRoutes(router, deps);
   AddCatalogRoutes(router, deps);
+  AddClusterRoutes(router, deps);
+  AddHistoryRoutes(router, deps);
+  AddLegacyRoutes(router, deps);
 }
 
 }  // namespace forest::api

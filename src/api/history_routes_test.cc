@@ -1,0 +1,1 @@
+// Filled in by the tests of history_routes_test.
