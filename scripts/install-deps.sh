@@ -11,7 +11,7 @@ packages=(
   # libraries of src/ (architecture page, "Dependencies")
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev tzdata
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libsoci-dev libsqlite3-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev
+  libsoci-dev libsqlite3-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libsodium-dev libyaml-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client

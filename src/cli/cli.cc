@@ -27,6 +27,7 @@ int Main(int argc, char** argv) {
   AddCronCommands(app, exit_code);
   AddServerCommand(app, exit_code);
   AddWorkerCommand(app, exit_code);
+  AddClientCommands(app, exit_code);
   // The original's command line (no subcommand, `-flag value`) runs `server`.
   std::vector<std::string> args =
       TranslateDropIn(std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc));

@@ -11,5 +11,9 @@ void AddCronCommands(CLI::App& app, int& exit_code);
 void AddServerCommand(CLI::App& app, int& exit_code);
 void AddVersionCommand(CLI::App& app, int& exit_code);
 void AddWorkerCommand(CLI::App& app, int& exit_code);
+// login, job, group, exec, node, plan: clients of a server's HTTP API.
+void AddClientCommands(CLI::App& app, int& exit_code);
+// `forest worker ls`, under the worker command.
+void AddWorkerListCommand(CLI::App& worker, int& exit_code);
 
 }  // namespace forest::cli

@@ -33,8 +33,9 @@ absl::StatusOr<coord::EtcdStoreOptions> ToEtcdOptions(const EtcdArgs& args) {
   }
   auto dial = ParseDuration(args.dial_timeout, std::chrono::seconds(1));
   if (!dial.ok() || dial->count() <= 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--etcd-dial-timeout: {}", dial.ok() ? "must be positive" : std::string(dial.status().message())));
+    return absl::InvalidArgumentError(
+        fmt::format("--etcd-dial-timeout: {}",
+                    dial.ok() ? "must be positive" : std::string(dial.status().message())));
   }
   o.dial_timeout = *dial;
   o.user = args.user;

@@ -28,8 +28,7 @@ TEST(TranslateDropInTest, SingleDashFlagsWithEqualsValues) {
 }
 
 TEST(TranslateDropInTest, ValuesThatLookLikeFlagsStayValues) {
-  EXPECT_EQ(TranslateDropIn({"-http-address", ":2856"}),
-            (Args{"server", "--http-address=:2856"}));
+  EXPECT_EQ(TranslateDropIn({"-http-address", ":2856"}), (Args{"server", "--http-address=:2856"}));
   EXPECT_EQ(TranslateDropIn({"-node-id", "-n1", "-lease-ttl", "-5s"}),
             (Args{"server", "--node-id=-n1", "--lease-ttl=-5s"}));
   EXPECT_EQ(TranslateDropIn({"-etcd-password", "--secret"}),
@@ -46,10 +45,10 @@ TEST(TranslateDropInTest, DoubleDashFlagsAndHelpAfterASingleDashOne) {
 }
 
 TEST(TranslateDropInTest, LeavesEverythingElseAlone) {
-  for (const Args& args : {Args{"--help"}, Args{"-h"}, Args{"version"},
-                           Args{"cron", "next", "*/5 * * * *", "--count", "3"},
-                           Args{"server", "--node-id", "n1"}, Args{"--version"}, Args{"-5"},
-                           Args{"frobnicate", "-node-id", "x"}}) {
+  for (const Args& args :
+       {Args{"--help"}, Args{"-h"}, Args{"version"},
+        Args{"cron", "next", "*/5 * * * *", "--count", "3"}, Args{"server", "--node-id", "n1"},
+        Args{"--version"}, Args{"-5"}, Args{"frobnicate", "-node-id", "x"}}) {
     EXPECT_EQ(TranslateDropIn(args), args);
   }
 }

@@ -102,7 +102,7 @@ int RunWorker(const WorkerArgs& args) {
   }
   spdlog::info("forest worker {}: groups {}, concurrency {}, shell targets {}", options.name,
                Join(options.groups, ","), options.concurrency,
-               !args.allow_shell              ? "refused (no --allow-shell)"
+               !args.allow_shell             ? "refused (no --allow-shell)"
                : args.allow_commands.empty() ? "allowed"
                                              : "allowed under " + Join(args.allow_commands, ","));
   const int sig = signals.Wait();
@@ -122,9 +122,8 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "worker", "Run shell and HTTP targets for one or more groups until SIGINT/SIGTERM");
   AddEtcdFlags(*cmd, args->etcd, "etcd endpoints, comma separated");
-  cmd->add_option("--group", args->groups, "a group to work for (repeatable)")
-      ->envname("FOREST_GROUP")
-      ->required();
+  cmd->add_option("--group", args->groups, "a group to work for (repeatable; required)")
+      ->envname("FOREST_GROUP");
   const auto add = [&](const std::string& names, std::string& value, const std::string& env,
                        const std::string& help) {
     cmd->add_option(names, value, help)->envname("FOREST_" + env)->capture_default_str();
@@ -150,7 +149,17 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
       ->envname("FOREST_ALLOW_COMMAND");
   cmd->add_option("--label", args->labels, "key=value facts for the UI (repeatable)");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
-  cmd->callback([args, &exit_code] { exit_code = RunWorker(*args); });
+  // `forest worker ls` lists workers through a server's API instead.
+  AddWorkerListCommand(*cmd, exit_code);
+  cmd->callback([args, cmd, &exit_code] {
+    if (cmd->got_subcommand("ls")) return;
+    if (args->groups.empty()) {
+      std::cerr << "forest worker: --group is required\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code = RunWorker(*args);
+  });
 }
 
 }  // namespace forest::cli
