@@ -57,6 +57,7 @@ struct Batch {
   std::vector<Entry> entries;
   std::unordered_map<std::string, size_t> index;  // key -> entries position
   Time first{};                                   // monotonic time of the first entry
+  int refusals = 0;                               // failed Upserts that were not connection errors
 };
 
 struct PendingDelete {
@@ -135,6 +136,8 @@ class Collector::Impl {
   void Seal();
   // Stores sealed batches in order until one fails.
   void Flush();
+  // After a batch's Upsert failed for a reason other than the connection.
+  absl::Status UpsertOneByOne(Batch& batch, std::vector<Execution>& rows);
   // Sends the pending deletes; false when they could not all be sent.
   bool DeleteKeys();
   void StoreError(std::string_view what, const absl::Status& status);
@@ -376,9 +379,15 @@ void Collector::Impl::Add(const coord::KeyValue& kv) {
       entry.row.record = *std::move(record);
       entry.row.worker = std::string(parsed->b);
       entry.row.leader_node = options_.node_id;
+      // What no database would take is set aside at once, not retried forever.
+      if (const absl::Status storable = CheckStorable(entry.row); !storable.ok()) {
+        entry.quarantine = true;
+        entry.reason = "cannot be stored: " + std::string(storable.message());
+      }
     }
   }
-  if (entry.quarantine) entry.value = kv.value;
+  // Kept for every entry: a row the database refuses is quarantined with it.
+  entry.value = kv.value;
 
   if (open_.entries.empty()) open_.first = clock_.Monotonic();
   const auto [it, inserted] = open_.index.try_emplace(entry.key, open_.entries.size());
@@ -394,6 +403,29 @@ void Collector::Impl::Seal() {
   if (open_.entries.empty()) return;
   sealed_.push_back(std::move(open_));
   open_ = Batch{};
+}
+
+absl::Status Collector::Impl::UpsertOneByOne(Batch& batch, std::vector<Execution>& rows) {
+  std::unordered_map<std::string, std::string> refused;  // id -> why
+  std::vector<Execution> kept;
+  for (Execution& row : rows) {
+    const absl::Status one = history_.Upsert({row});
+    if (one.ok()) {
+      kept.push_back(std::move(row));
+      continue;
+    }
+    if (one.code() == absl::StatusCode::kUnavailable) return one;
+    refused.emplace(row.record.run.id, std::string(one.message()));
+  }
+  for (Entry& e : batch.entries) {
+    if (e.quarantine) continue;
+    auto it = refused.find(e.row.record.run.id);
+    if (it == refused.end()) continue;
+    e.quarantine = true;
+    e.reason = "the database refused it: " + it->second;
+  }
+  rows = std::move(kept);
+  return absl::OkStatus();
 }
 
 void Collector::Impl::Flush() {
@@ -419,6 +451,13 @@ void Collector::Impl::Flush() {
       const Time begin = clock_.Monotonic();
       status = history_.Upsert(rows);
       latency = clock_.Monotonic() - begin;
+      if (!status.ok() && status.code() != absl::StatusCode::kUnavailable &&
+          ++batch.refusals >= 2) {
+        // Refused twice, not for the connection: a row the database will not
+        // take. Store the rows one by one and set the refused ones aside, so
+        // one bad record cannot hold back every later one.
+        status = UpsertOneByOne(batch, rows);
+      }
     }
     for (Entry& e : batch.entries) {
       if (!status.ok()) break;

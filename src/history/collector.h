@@ -26,6 +26,12 @@
 //    revision of the version stored: a version written meanwhile is not
 //    lost, it comes through the watch and is stored later. Keys of running
 //    rows stay.
+//  - A record no database could store (history::CheckStorable: an empty
+//    id, a key field too long or not UTF-8) is quarantined like one that
+//    does not parse. A batch the database refuses twice with an error that
+//    is not a lost connection is stored row by row, and the rows it still
+//    refuses are quarantined with the database's message: one bad record
+//    never holds back the others.
 //  - Database errors: the failed batch and every later one stay in memory,
 //    in order, and Upsert is retried with exponential backoff
 //    (retry_min..retry_max); stats().db_errors counts them and

@@ -48,6 +48,11 @@ class FakeHistory final : public HistoryStore {
         ++failed_;
         return absl::UnavailableError("database down");
       }
+      for (const Execution& e : batch) {
+        if (refuse_.count(e.record.run.id) > 0) {
+          return absl::InternalError("value too long for " + e.record.run.id);
+        }
+      }
       std::set<std::string> ids;
       for (const Execution& e : batch) {
         EXPECT_TRUE(ids.insert(e.record.run.id).second)
@@ -92,6 +97,11 @@ class FakeHistory final : public HistoryStore {
     std::lock_guard lock(mu_);
     fail_ = fail;
   }
+  // Upsert fails (not as a lost connection) for a batch holding this id.
+  void Refuse(const std::string& id) {
+    std::lock_guard lock(mu_);
+    refuse_.insert(id);
+  }
   void SetHook(Hook hook) {
     std::lock_guard lock(mu_);
     hook_ = std::move(hook);
@@ -118,6 +128,7 @@ class FakeHistory final : public HistoryStore {
   bool fail_ = false;
   int failed_ = 0;
   Hook hook_;
+  std::set<std::string> refuse_;
   std::map<std::string, Execution> rows_;
   std::vector<size_t> upserts_;  // the size of each successful batch
   std::vector<Quarantined> quarantined_;
@@ -243,6 +254,29 @@ TEST_F(CollectorTest, MalformedRecordsAreQuarantinedAndDeleted) {
   EXPECT_TRUE(history_.rows().empty());
   EXPECT_EQ(c.stats().quarantined, 2);
   EXPECT_EQ(c.stats().deleted, 2);
+}
+
+TEST_F(CollectorTest, RecordsTheDatabaseRefusesAreQuarantinedNotRetriedForever) {
+  history_.Refuse("r3");
+  Collector& c = StartCollector();
+  for (int i = 1; i <= 5; ++i) PutRecord("r" + std::to_string(i), model::RunStatus::kSuccess);
+  const std::string long_id(100, 'x');  // wider than the id column: never sent
+  PutRecord(long_id, model::RunStatus::kSuccess);
+  c.Lead(BecomeLeader());
+  ASSERT_TRUE(WaitUntil([&] { return Records().empty(); }));
+  const auto rows = history_.rows();
+  EXPECT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows.count("r3"), 0u);
+  std::map<std::string, std::string> reasons;
+  for (const auto& q : history_.quarantined()) reasons[q.key] = q.reason;
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_NE(reasons.at(keys::Execute("g1", "w1", "r3")).find("refused"), std::string::npos);
+  EXPECT_NE(reasons.at(keys::Execute("g1", "w1", long_id)).find("longer than 64"),
+            std::string::npos);
+  EXPECT_EQ(c.stats().quarantined, 2);
+  // Later records still flow.
+  PutRecord("r6", model::RunStatus::kSuccess);
+  ASSERT_TRUE(WaitUntil([&] { return history_.rows().count("r6") == 1 && Records().empty(); }));
 }
 
 TEST_F(CollectorTest, DatabaseDownDeletesNothingAndRetries) {

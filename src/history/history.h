@@ -65,6 +65,14 @@ struct Execution {
   std::string leader_node;        // the leader that collected it
 };
 
+// OK when every backend can store `e`; otherwise InvalidArgument naming the
+// field: an empty id, a key field (id, job id, name, group, worker, ...)
+// longer than its column or not valid UTF-8. The collector quarantines
+// such records instead of retrying them forever. Free text (params,
+// result, output, ...) is never refused: Upsert stores it with invalid
+// UTF-8 replaced by U+FFFD and NUL bytes removed, the same on every backend.
+absl::Status CheckStorable(const Execution& e);
+
 struct Query {
   std::string id;
   std::string job_id;

@@ -6,6 +6,7 @@
 
 #include "common/time_zone.h"
 #include "history/soci_backend.h"
+#include "model/job.h"
 
 namespace forest::history::internal {
 namespace {
@@ -49,6 +50,46 @@ model::RunStatus StatusFromDb(int s) {
 }
 
 }  // namespace
+
+// Valid UTF-8 with every invalid byte replaced by U+FFFD and NUL removed
+// (PostgreSQL refuses both; MySQL refuses invalid UTF-8 in strict mode).
+std::string CleanText(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == 0) {
+      ++i;
+      continue;
+    }
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+    if (ok && n == 2) ok = c >= 0xC2;  // no overlong forms
+    if (ok && n == 3) {
+      const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    }
+    if (ok && n == 4) {
+      const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (!ok) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(s, i, n);
+    i += n;
+  }
+  return out;
+}
+
+size_t Characters(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
 
 std::vector<std::string> ColumnNames(DbUrl::Kind kind) {
   return {"id",
@@ -140,7 +181,7 @@ void ToRow(const Execution& e, Time now, DbRow* row) {
   row->group = a.group;
   row->cron = a.cron;
   row->target = a.target;
-  row->params = a.params;
+  row->params = CleanText(a.params);
   row->params_ind = soci::i_ok;
   row->ip = a.ip;
   row->status = static_cast<int>(r.status);
@@ -155,7 +196,7 @@ void ToRow(const Execution& e, Time now, DbRow* row) {
   row->finish_ind = soci::i_ok;
   row->times = r.times;
   row->times_ind = soci::i_ok;
-  row->result = r.result;
+  row->result = CleanText(r.result);
   row->result_ind = soci::i_ok;
   row->scheduled_time = a.scheduled_time ? FormatRfc3339Millis(*a.scheduled_time) : "";
   row->scheduled_ind = a.scheduled_time ? soci::i_ok : soci::i_null;
@@ -165,7 +206,7 @@ void ToRow(const Execution& e, Time now, DbRow* row) {
   row->exit_code_ind = r.exit_code ? soci::i_ok : soci::i_null;
   row->duration_ms = r.duration_ms.value_or(0);
   row->duration_ind = r.duration_ms ? soci::i_ok : soci::i_null;
-  row->output = r.output;
+  row->output = CleanText(r.output);
   row->output_ind = soci::i_ok;
   row->worker = e.worker;
   row->leader_node = e.leader_node;
@@ -219,3 +260,40 @@ Execution FromRow(const DbRow& row) {
 }
 
 }  // namespace forest::history::internal
+
+namespace forest::history {
+
+absl::Status CheckStorable(const Execution& e) {
+  const model::Assignment& a = e.record.run;
+  if (a.id.empty()) return model::FieldError("id", "an execution record needs an id");
+  // The narrowest width each column has on any backend (migrations.cc).
+  const std::pair<const char*, std::pair<const std::string*, size_t>> fields[] = {
+      {"id", {&a.id, 64}},
+      {"jobId", {&a.job_id, 128}},
+      {"name", {&a.name, 128}},
+      {"group", {&a.group, 128}},
+      {"ip", {&a.ip, 128}},
+      {"worker", {&e.worker, 128}},
+      {"leader", {&e.leader_node, 128}},
+      {"cron", {&a.cron, 255}},
+      {"target", {&a.target, 4096}},
+      {"mobile", {&a.mobile, 255}},
+      {"remark", {&a.remark, 1024}},
+      {"createTime", {&a.create_time, 32}},
+      {"startTime", {&e.record.start_time, 255}},
+      {"finishTime", {&e.record.finish_time, 32}},
+  };
+  for (const auto& [field, value_and_width] : fields) {
+    const auto& [value, width] = value_and_width;
+    if (internal::CleanText(*value) != *value) {
+      return model::FieldError(field, "is not valid UTF-8 text");
+    }
+    if (internal::Characters(*value) > width) {
+      return model::FieldError(field, "is longer than " + std::to_string(width) +
+                                          " characters, the width of its column");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace forest::history

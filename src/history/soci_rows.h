@@ -109,6 +109,11 @@ std::string SelectColumns(DbUrl::Kind kind, bool with_output);
 // (the whole row is kept then).
 std::string UpsertSql(DbUrl::Kind kind);
 
+// `s` as valid UTF-8 (invalid bytes become U+FFFD) without NUL bytes.
+std::string CleanText(const std::string& s);
+// UTF-8 characters in `s`.
+size_t Characters(const std::string& s);
+
 // `now` stamps updated_at (and created_at when the record has no time).
 void ToRow(const Execution& e, Time now, DbRow* row);
 Execution FromRow(const DbRow& row);
