@@ -20,7 +20,7 @@ absl::StatusOr<DbUrl> Fresh(std::unique_ptr<DbServer>& server,
     server = std::move(started).value();
   }
   RETURN_IF_ERROR(
-      server->Exec("DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, "
+      server->Exec("DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, forest_audit, "
                    "forest_schema_migrations"));
   return ParseDbUrl(server->url());
 }

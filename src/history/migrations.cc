@@ -8,6 +8,7 @@
 //      ms), shard_total and timeout_seconds; an index for "running now".
 //      Rows of version 2 get scheduled_at from scheduled_time, and
 //      started_at from created_at (version 2 stored the start there).
+//   4: forest_audit, the audit log (audit.h), with its indexes.
 // Each step checks what exists before changing it, so a version interrupted
 // half way (MySQL commits every DDL statement on its own) is finished by the
 // next Open; on PostgreSQL and SQLite a version is one transaction.
@@ -15,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/time.h"
@@ -52,9 +54,10 @@ bool ColumnExists(soci::session& sql, Kind kind, const std::string& column) {
 }
 
 // MySQL only: PostgreSQL and SQLite say CREATE INDEX IF NOT EXISTS.
-bool MysqlIndexExists(soci::session& sql, const std::string& index) {
+bool MysqlIndexExists(soci::session& sql, const std::string& index,
+                      const std::string& table_name = kTable) {
   long long n = 0;
-  std::string table = kTable;
+  std::string table = table_name;
   std::string name = index;
   sql << "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() "
          "AND table_name = :t AND index_name = :i",
@@ -305,6 +308,50 @@ void AddTimingColumns(soci::session& sql, Kind kind, bool own_transaction) {
   CreateIndex(sql, kind, "status_created_at", "status, created_at");
 }
 
+// Version 4. Index names carry the table's on every backend.
+void CreateAuditTable(soci::session& sql, Kind kind) {
+  const std::string columns =
+      "created_at BIGINT NOT NULL, "
+      "actor VARCHAR(128) NOT NULL, "
+      "action VARCHAR(64) NOT NULL, "
+      "object_type VARCHAR(64) NOT NULL, "
+      "object_id VARCHAR(255) NOT NULL, "
+      "detail " +
+      std::string(kind == Kind::kMysql ? "MEDIUMTEXT" : "TEXT") +
+      " NULL, "
+      "client_address VARCHAR(128) NOT NULL, "
+      "ok SMALLINT NOT NULL";
+  switch (kind) {
+    case Kind::kSqlite:
+      sql << "CREATE TABLE IF NOT EXISTS forest_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, " +
+                 columns + ")";
+      break;
+    case Kind::kPostgres:
+      sql << "CREATE TABLE IF NOT EXISTS forest_audit (id BIGSERIAL PRIMARY KEY, " + columns + ")";
+      break;
+    case Kind::kMysql:
+      sql << "CREATE TABLE IF NOT EXISTS forest_audit (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY "
+             "KEY, " +
+                 columns + ") ENGINE = INNODB DEFAULT CHARSET = utf8mb4";
+      break;
+  }
+  const std::vector<std::pair<std::string, std::string>> indexes = {
+      {"forest_audit_created_at", "created_at"},
+      {"forest_audit_actor", "actor, created_at"},
+      {"forest_audit_action", "action, created_at"},
+      {"forest_audit_object", "object_type, object_id, created_at"},
+  };
+  for (const auto& [name, index_columns] : indexes) {
+    if (kind == Kind::kMysql) {
+      if (!MysqlIndexExists(sql, name, "forest_audit")) {
+        sql << "CREATE INDEX " + name + " ON forest_audit (" + index_columns + ")";
+      }
+    } else {
+      sql << "CREATE INDEX IF NOT EXISTS " + name + " ON forest_audit (" + index_columns + ")";
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view GroupColumn(DbUrl::Kind kind) {
@@ -337,6 +384,7 @@ void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
     if (version == 1) CreateOriginalTable(sql, kind);
     if (version == 2) AddForestSchema(sql, kind, now);
     if (version == 3) AddTimingColumns(sql, kind, /*own_transaction=*/kind == Kind::kMysql);
+    if (version == 4) CreateAuditTable(sql, kind);
     RecordVersion(sql, version, now);
     if (tr) tr->commit();
   }

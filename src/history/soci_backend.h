@@ -22,7 +22,7 @@ class session;
 namespace forest::history::internal {
 
 // The newest schema version Migrate knows.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // A connected session (SQLite in WAL mode). Throws soci::soci_error.
 std::unique_ptr<soci::session> Connect(const DbUrl& url);
@@ -33,6 +33,11 @@ std::unique_ptr<soci::session> Connect(const DbUrl& url);
 absl::Status ErrorStatus(const std::exception& e, std::string_view what);
 // True when `e` says the connection is gone (the session must be replaced).
 bool IsConnectionError(const std::exception& e);
+
+// What history::Open and OpenAuditLog share: checks the URL, connects, and
+// creates or migrates the schema (`now` stamps the applied versions).
+// kInvalidArgument, kUnavailable, or the migration's error.
+absl::StatusOr<std::unique_ptr<soci::session>> ConnectAndMigrate(const DbUrl& url, Time now);
 
 // Creates or migrates the schema to kSchemaVersion; a no-op when current.
 // `now` stamps the applied versions. Throws soci::soci_error.

@@ -1,7 +1,7 @@
 // The HistoryStore over SOCI: one session per store, serialized by a mutex,
-// replaced on the call after it was lost. Every value goes through a bound
-// parameter; only our own column names, placeholders and validated integers
-// (LIMIT/OFFSET) are spliced into the SQL text.
+// replaced on the call after it was lost (soci_session.h). Every value goes
+// through a bound parameter; only our own column names, placeholders and
+// validated integers (LIMIT/OFFSET) are spliced into the SQL text.
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -16,19 +16,17 @@ extern "C" backend_factory const* factory_mysql();
 }  // namespace soci
 #endif
 
-#include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "common/time_zone.h"
 #include "history/history.h"
 #include "history/soci_backend.h"
 #include "history/soci_rows.h"
+#include "history/soci_session.h"
 #include "history/stats.h"
 
 namespace forest::history {
@@ -98,6 +96,27 @@ absl::StatusOr<std::string> QueryScalar(const DbUrl& url, const std::string& que
   }
 }
 
+absl::StatusOr<std::unique_ptr<soci::session>> ConnectAndMigrate(const DbUrl& url, Time now) {
+  if (url.kind == DbUrl::Kind::kSqlite && url.path.empty()) {
+    return absl::InvalidArgumentError("sqlite database URL without a file");
+  }
+  if (url.kind != DbUrl::Kind::kSqlite && url.database.empty()) {
+    return absl::InvalidArgumentError("database URL " + url.Describe() + " names no database");
+  }
+  std::unique_ptr<soci::session> session;
+  try {
+    session = Connect(url);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError("connecting to " + url.Describe() + ": " + e.what());
+  }
+  try {
+    Migrate(*session, url.kind, now);
+  } catch (const std::exception& e) {
+    return ErrorStatus(e, "migrating the history schema on " + url.Describe());
+  }
+  return session;
+}
+
 }  // namespace internal
 
 namespace {
@@ -105,6 +124,7 @@ namespace {
 using internal::DbRow;
 using internal::ErrorStatus;
 using internal::ExchangeRow;
+using internal::Filters;
 using internal::FromRow;
 using internal::IntoRow;
 using internal::SelectColumns;
@@ -113,56 +133,20 @@ using internal::UseRow;
 
 constexpr int kMaxPageSize = 1000;
 
-// WHERE clauses with their bound values, in placeholder order.
-class Filters {
- public:
-  void Add(const std::string& condition_prefix, std::string value) {
-    clauses_.push_back(condition_prefix + Next());
-    strings_.push_back(std::move(value));
-    order_.push_back({true, strings_.size() - 1});
-  }
-  void Add(const std::string& condition_prefix, long long value) {
-    clauses_.push_back(condition_prefix + Next());
-    numbers_.push_back(value);
-    order_.push_back({false, numbers_.size() - 1});
-  }
-  std::string Where() const {
-    std::string out;
-    for (const std::string& c : clauses_) out += (out.empty() ? " WHERE " : " AND ") + c;
-    return out;
-  }
-  void Bind(soci::statement& st) {
-    for (const auto& [is_string, index] : order_) {
-      if (is_string) {
-        st.exchange(soci::use(strings_[index]));
-      } else {
-        st.exchange(soci::use(numbers_[index]));
-      }
-    }
-  }
-
- private:
-  std::string Next() { return ":f" + std::to_string(order_.size()); }
-  std::vector<std::string> clauses_;
-  std::deque<std::string> strings_;  // deques: bound by address
-  std::deque<long long> numbers_;
-  std::vector<std::pair<bool, size_t>> order_;
-};
-
 class SociHistory final : public HistoryStore {
  public:
   SociHistory(DbUrl url, Clock& clock, std::unique_ptr<soci::session> session)
       : url_(std::move(url)),
         clock_(clock),
         upsert_sql_(internal::UpsertSql(url_.kind)),
-        session_(std::move(session)) {}
+        db_(url_, std::move(session)) {}
 
   absl::Status Upsert(const std::vector<Execution>& batch) override {
     for (const Execution& e : batch) {
       if (e.record.run.id.empty()) return absl::InvalidArgumentError("execution without an id");
     }
     if (batch.empty()) return absl::OkStatus();
-    return Run("upserting executions", [&](soci::session& sql) -> absl::Status {
+    return db_.Run("upserting executions", [&](soci::session& sql) -> absl::Status {
       const Time now = clock_.Now();
       DbRow row;
       soci::transaction tr(sql);
@@ -182,7 +166,7 @@ class SociHistory final : public HistoryStore {
 
   absl::Status Quarantine(std::string_view key, std::string_view value,
                           std::string_view reason) override {
-    return Run("quarantining a record", [&](soci::session& sql) -> absl::Status {
+    return db_.Run("quarantining a record", [&](soci::session& sql) -> absl::Status {
       std::string k(key), v(value), why(reason);
       long long now = ToMillis(clock_.Now());
       sql << "INSERT INTO forest_quarantine (record_key, raw_value, reason, created_at) "
@@ -201,7 +185,7 @@ class SociHistory final : public HistoryStore {
       return absl::InvalidArgumentError("page number " + std::to_string(query.page_no) +
                                         " is below 1");
     }
-    return Run("listing executions", [&](soci::session& sql) -> absl::StatusOr<Page> {
+    return db_.Run("listing executions", [&](soci::session& sql) -> absl::StatusOr<Page> {
       Filters filters;
       if (!query.id.empty()) filters.Add("id = ", query.id);
       if (!query.job_id.empty()) filters.Add("job_id = ", query.job_id);
@@ -247,7 +231,7 @@ class SociHistory final : public HistoryStore {
   }
 
   absl::StatusOr<Execution> Get(std::string_view id) override {
-    return Run("reading an execution", [&](soci::session& sql) -> absl::StatusOr<Execution> {
+    return db_.Run("reading an execution", [&](soci::session& sql) -> absl::StatusOr<Execution> {
       std::string key(id);
       DbRow row;
       soci::statement st(sql);
@@ -268,7 +252,7 @@ class SociHistory final : public HistoryStore {
     if (limit < 1) {
       return absl::InvalidArgumentError("delete limit " + std::to_string(limit) + " is below 1");
     }
-    return Run("deleting old executions", [&](soci::session& sql) -> absl::StatusOr<int64_t> {
+    return db_.Run("deleting old executions", [&](soci::session& sql) -> absl::StatusOr<int64_t> {
       long long cutoff = ToMillis(before);
       const std::string n = std::to_string(limit);
       std::string text =
@@ -288,7 +272,7 @@ class SociHistory final : public HistoryStore {
   absl::StatusOr<std::vector<StatsRow>> Statistics(const StatsQuery& query) override {
     RETURN_IF_ERROR(internal::ValidateStatsQuery(query));
     using Rows = std::vector<StatsRow>;
-    return Run("computing statistics", [&](soci::session& sql) -> absl::StatusOr<Rows> {
+    return db_.Run("computing statistics", [&](soci::session& sql) -> absl::StatusOr<Rows> {
       const std::string group(internal::GroupColumn(url_.kind));
       Filters filters;
       filters.Add("created_at >= ", ToMillis(query.from));
@@ -351,7 +335,7 @@ class SociHistory final : public HistoryStore {
   }
 
   absl::StatusOr<Overview> Summary(Time now) override {
-    return Run("summarizing executions", [&](soci::session& sql) -> absl::StatusOr<Overview> {
+    return db_.Run("summarizing executions", [&](soci::session& sql) -> absl::StatusOr<Overview> {
       Overview o;
       long long since = ToMillis(now - std::chrono::hours(24));
       std::vector<int> statuses(16);
@@ -375,38 +359,10 @@ class SociHistory final : public HistoryStore {
   }
 
  private:
-  // Runs `fn` on the session (connecting first when there is none) and maps
-  // what SOCI throws; a lost connection is dropped, the next call makes a
-  // new one.
-  template <typename Fn>
-  auto Run(std::string_view what, Fn&& fn) -> decltype(fn(std::declval<soci::session&>())) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (session_ == nullptr) {
-      try {
-        session_ = internal::Connect(url_);
-      } catch (const std::exception& e) {
-        return absl::UnavailableError("connecting to " + url_.Describe() + ": " + e.what());
-      }
-    }
-    try {
-      return fn(*session_);
-    } catch (const std::exception& e) {
-      absl::Status status = ErrorStatus(e, what);
-      if (internal::IsConnectionError(e) || !session_->is_connected()) {
-        session_.reset();
-        if (status.code() != absl::StatusCode::kUnavailable) {
-          status = absl::UnavailableError(std::string(status.message()));
-        }
-      }
-      return status;
-    }
-  }
-
   const DbUrl url_;
   Clock& clock_;
   const std::string upsert_sql_;
-  std::mutex mu_;
-  std::unique_ptr<soci::session> session_ ABSL_GUARDED_BY(mu_);
+  internal::ReconnectingSession db_;
 };
 
 }  // namespace
@@ -416,23 +372,8 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> Open(const DbUrl& url) {
 }
 
 absl::StatusOr<std::unique_ptr<HistoryStore>> Open(const DbUrl& url, Clock& clock) {
-  if (url.kind == DbUrl::Kind::kSqlite && url.path.empty()) {
-    return absl::InvalidArgumentError("sqlite database URL without a file");
-  }
-  if (url.kind != DbUrl::Kind::kSqlite && url.database.empty()) {
-    return absl::InvalidArgumentError("database URL " + url.Describe() + " names no database");
-  }
-  std::unique_ptr<soci::session> session;
-  try {
-    session = internal::Connect(url);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError("connecting to " + url.Describe() + ": " + e.what());
-  }
-  try {
-    internal::Migrate(*session, url.kind, clock.Now());
-  } catch (const std::exception& e) {
-    return ErrorStatus(e, "migrating the history schema on " + url.Describe());
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<soci::session> session,
+                   internal::ConnectAndMigrate(url, clock.Now()));
   return std::make_unique<SociHistory>(url, clock, std::move(session));
 }
 

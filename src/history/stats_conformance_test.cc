@@ -197,7 +197,7 @@ TEST_P(StatsTest, VersionThreeBackfillsTheTimesOfVersionTwoRows) {
                   .ok());
   store_ = OpenStore();
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "3");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
   EXPECT_EQ(Stats({.by = StatsBy::kJob, .job_id = "a"}), (std::vector<StatsRow>{JobA()}));
 }
 

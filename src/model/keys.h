@@ -16,6 +16,9 @@
 //   /forest/worker/{group}/{worker}                        worker facts (leased; JSON)
 //   /forest/worker/claim/{group}/{id}                      run `id` claimed (value: worker)
 //
+// auth/ keeps its own keys under /forest/auth/ (users, tokens, the cluster
+// secret, logged-out sessions; see auth/auth.h): Parse does not know them.
+//
 // Records the leader writes for runs no worker took (no live worker) use
 // kNoWorker as the worker segment; it is not a valid worker name.
 #pragma once
