@@ -9,6 +9,7 @@
 //      Rows of version 2 get scheduled_at from scheduled_time, and
 //      started_at from created_at (version 2 stored the start there).
 //   4: forest_audit, the audit log (audit.h), with its indexes.
+// Nodes migrating at once take turns (MigrationLock).
 // Each step checks what exists before changing it, so a version interrupted
 // half way (MySQL commits every DDL statement on its own) is finished by the
 // next Open; on PostgreSQL and SQLite a version is one transaction.
@@ -366,7 +367,70 @@ std::vector<int> AppliedVersions(soci::session& sql) {
   return versions;
 }
 
+namespace {
+
+// Holds the database's migration lock, so that nodes started together on a
+// fresh database migrate one after the other (each then finds the versions
+// the first applied). PostgreSQL: a session advisory lock; MySQL: a named
+// lock; SQLite: one IMMEDIATE transaction around the whole migration (other
+// connections wait on busy_timeout), committed by Commit().
+class MigrationLock {
+ public:
+  MigrationLock(soci::session& sql, Kind kind) : sql_(sql), kind_(kind) {
+    switch (kind_) {
+      case Kind::kPostgres:
+        sql_ << "SELECT pg_advisory_lock(" + std::to_string(kLockId) + ")";
+        break;
+      case Kind::kMysql: {
+        int got = 0;
+        soci::indicator ind = soci::i_null;
+        sql_ << "SELECT GET_LOCK('forest_schema_migrations', 120)", soci::into(got, ind);
+        if (ind != soci::i_ok || got != 1) {
+          throw soci::soci_error("timed out waiting for another node's schema migration");
+        }
+        break;
+      }
+      case Kind::kSqlite:
+        sql_ << "BEGIN IMMEDIATE";
+        break;
+    }
+  }
+  ~MigrationLock() {
+    try {
+      switch (kind_) {
+        case Kind::kPostgres:
+          sql_ << "SELECT pg_advisory_unlock(" + std::to_string(kLockId) + ")";
+          break;
+        case Kind::kMysql:
+          sql_ << "SELECT RELEASE_LOCK('forest_schema_migrations')";
+          break;
+        case Kind::kSqlite:
+          if (!committed_) sql_ << "ROLLBACK";
+          break;
+      }
+    } catch (...) {
+      // The connection is gone: so is the lock.
+    }
+  }
+  void Commit() {
+    if (kind_ == Kind::kSqlite) {
+      sql_ << "COMMIT";
+      committed_ = true;
+    }
+  }
+
+ private:
+  // "forest" in ASCII: any constant; it only has to be the same for every node.
+  static constexpr long long kLockId = 0x666f72657374;
+  soci::session& sql_;
+  const Kind kind_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
 void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
+  MigrationLock lock(sql, kind);
   sql << "CREATE TABLE IF NOT EXISTS forest_schema_migrations ("
          "version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)";
   const std::vector<int> applied = AppliedVersions(sql);
@@ -378,9 +442,10 @@ void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
   };
   for (int version = 1; version <= kSchemaVersion; ++version) {
     if (is_applied(version)) continue;
-    // DDL is transactional in PostgreSQL and SQLite, not in MySQL.
+    // DDL is transactional in PostgreSQL and SQLite, not in MySQL; SQLite's
+    // versions share the lock's transaction.
     std::unique_ptr<soci::transaction> tr;
-    if (kind != Kind::kMysql) tr = std::make_unique<soci::transaction>(sql);
+    if (kind == Kind::kPostgres) tr = std::make_unique<soci::transaction>(sql);
     if (version == 1) CreateOriginalTable(sql, kind);
     if (version == 2) AddForestSchema(sql, kind, now);
     if (version == 3) AddTimingColumns(sql, kind, /*own_transaction=*/kind == Kind::kMysql);
@@ -388,6 +453,7 @@ void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
     RecordVersion(sql, version, now);
     if (tr) tr->commit();
   }
+  lock.Commit();
 }
 
 }  // namespace forest::history::internal

@@ -50,6 +50,9 @@ std::unique_ptr<soci::session> Connect(const DbUrl& url) {
     // Readers (the API) then do not block the collector's writes.
     std::string mode;
     *session << "PRAGMA journal_mode=WAL", soci::into(mode);
+    // Another connection's write (a migration, retention) makes this one
+    // wait, not fail.
+    *session << "PRAGMA busy_timeout = 10000";
   }
   if (url.kind == DbUrl::Kind::kPostgres) {
     // libpq prints notices ("already exists, skipping") to stderr.
