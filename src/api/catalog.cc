@@ -159,6 +159,10 @@ absl::StatusOr<model::Job> Catalog::GetJob(const std::string& id) {
   return std::move(s.job);
 }
 
+absl::StatusOr<StoredJob> Catalog::GetStoredJob(const std::string& id) { return ReadJob(id); }
+
+absl::StatusOr<std::vector<model::Job>> Catalog::ListAllJobs() { return AllJobs(); }
+
 absl::Status Catalog::CheckGroupExists(const std::string& group) {
   ASSIGN_OR_RETURN(const coord::RangeResponse r,
                    store_.Range(coord::RangeRequest::Single(keys::Group(group))));
@@ -214,6 +218,23 @@ absl::StatusOr<model::Job> Catalog::UpdateJob(model::Job job, const std::string&
         "and edit again",
         stored.job.version, job.version));
   }
+  absl::StatusOr<model::Job> replaced = ReplaceJob(std::move(job), stored, user);
+  if (replaced.status().code() == absl::StatusCode::kAborted) {
+    return absl::AbortedError(
+        "version conflict: the job was changed by someone else meanwhile; reload and edit again");
+  }
+  return replaced;
+}
+
+absl::StatusOr<model::Job> Catalog::ReplaceJob(model::Job job, const StoredJob& stored,
+                                               const std::string& user) {
+  if (job.id != stored.job.id) {
+    return model::FieldError(
+        "id", fmt::format("\"{}\" is not the stored job's \"{}\"", job.id, stored.job.id));
+  }
+  if (stored.mod_revision == 0) {
+    return absl::FailedPreconditionError("ReplaceJob needs a job as GetStoredJob read it");
+  }
   // Fields this version does not know stay as stored unless the edit names them.
   for (const auto& [name, value] : stored.job.extra.items()) {
     if (!job.extra.contains(name)) job.extra[name] = value;
@@ -223,12 +244,8 @@ absl::StatusOr<model::Job> Catalog::UpdateJob(model::Job job, const std::string&
   job.created_by = stored.job.created_by;
   job.updated_at = clock_.Now();
   job.updated_by = user;
-  const absl::Status written = WriteJob(job, stored.mod_revision);
-  if (written.code() == absl::StatusCode::kAborted) {
-    return absl::AbortedError(
-        "version conflict: the job was changed by someone else meanwhile; reload and edit again");
-  }
-  RETURN_IF_ERROR(written);
+  RETURN_IF_ERROR(job.Validate());
+  RETURN_IF_ERROR(WriteJob(job, stored.mod_revision));
   return job;
 }
 

@@ -51,17 +51,37 @@ struct Applied {
   std::string action;  // "created", "updated", "unchanged"
 };
 
+// A job as read, with the revision of its document: what ReplaceJob
+// compares against.
+struct StoredJob {
+  model::Job job;
+  coord::Revision mod_revision = 0;
+};
+
 class Catalog {
  public:
   Catalog(coord::Store& store, Clock& clock) : store_(store), clock_(clock) {}
 
   absl::StatusOr<JobPage> ListJobs(const JobFilter& filter);
+  // Every job in key order (by id as a string), unpaged; documents that do
+  // not parse are skipped. For the legacy /job/list.
+  absl::StatusOr<std::vector<model::Job>> ListAllJobs();
   absl::StatusOr<model::Job> GetJob(const std::string& id);
+  // The job and its document's revision, for ReplaceJob.
+  absl::StatusOr<StoredJob> GetStoredJob(const std::string& id);
   // Fills id (when empty: the original's form, a 14-digit local timestamp
   // and 6 random digits), version 1, created/updated time and user.
   absl::StatusOr<model::Job> CreateJob(model::Job job, const std::string& user);
   // `job.version` is the version the caller edited.
   absl::StatusOr<model::Job> UpdateJob(model::Job job, const std::string& user);
+  // Replaces `stored` (as GetStoredJob read it) with `job` (same id): the
+  // version becomes the stored one + 1 whatever `job.version` says, the
+  // creation fields and the stored document's unknown fields are kept.
+  // Compare-and-set on stored.mod_revision, not retried: Aborted when the
+  // document changed since it was read, NotFound when it is gone,
+  // FailedPrecondition (field "group") when the group does not exist.
+  absl::StatusOr<model::Job> ReplaceJob(model::Job job, const StoredJob& stored,
+                                        const std::string& user);
   absl::Status DeleteJob(const std::string& id);
   absl::StatusOr<model::Job> SetJobStatus(const std::string& id, model::JobStatus status,
                                           const std::string& user);
@@ -78,10 +98,7 @@ class Catalog {
   absl::Status DeleteGroup(const std::string& name);
 
  private:
-  struct Stored {
-    model::Job job;
-    coord::Revision mod_revision = 0;
-  };
+  using Stored = StoredJob;
   absl::StatusOr<Stored> ReadJob(const std::string& id);
   absl::StatusOr<std::vector<model::Job>> AllJobs();
   absl::Status CheckGroupExists(const std::string& group);
