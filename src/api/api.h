@@ -9,8 +9,10 @@
 #include <string>
 
 #include "api/router.h"
+#include "auth/auth.h"
 #include "common/clock.h"
 #include "coord/store.h"
+#include "history/audit.h"
 #include "history/history.h"
 #include "scheduler/node.h"
 
@@ -27,6 +29,12 @@ struct ApiDeps {
   std::string http_address;
   std::string version;
   Time started_at{};
+  // Authentication: null turns it off (every caller is an admin; the
+  // server warns). The audit log: null records nothing.
+  auth::Authenticator* auth = nullptr;
+  history::AuditLog* audit = nullptr;
+  // Session cookies carry Secure (the API is served over HTTPS).
+  bool secure_cookies = false;
 };
 
 void AddRoutes(Router& router, const ApiDeps& deps);
@@ -40,6 +48,14 @@ void AddClusterRoutes(Router& router, const ApiDeps& deps);
 void AddHistoryRoutes(Router& router, const ApiDeps& deps);
 // The original's endpoints (POST /job/add, ...; legacy.cc, docs/legacy-api.md).
 void AddLegacyRoutes(Router& router, const ApiDeps& deps);
+// Login, logout, session, users, tokens, audit (rest_auth.cc); and the
+// router's authorizer and audit observer: with deps.auth, every route but
+// the public ones needs an API token (Authorization: Bearer) or a session
+// cookie, whose state-changing requests also need the X-CSRF-Token header;
+// the caller's role must allow the route. Every request that changes
+// something, and every login, is appended to deps.audit.
+void AddAuthRoutes(Router& router, const ApiDeps& deps);
+void InstallAuth(Router& router, const ApiDeps& deps);
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.
 const std::string& OpenApiDocument();

@@ -42,6 +42,8 @@ void AddRoutes(Router& router, const ApiDeps& deps) {
   AddClusterRoutes(router, deps);
   AddHistoryRoutes(router, deps);
   AddLegacyRoutes(router, deps);
+  AddAuthRoutes(router, deps);
+  InstallAuth(router, deps);
 }
 
 }  // namespace forest::api

@@ -63,6 +63,7 @@ void Router::Add(std::string method, std::string pattern, Access access, Handler
 }
 
 void Router::SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
+void Router::SetObserver(Observer observer) { observer_ = std::move(observer); }
 
 std::vector<RouteInfo> Router::routes() const {
   std::vector<RouteInfo> out;
@@ -105,15 +106,19 @@ Response Router::Dispatch(Request& request) const {
       continue;
     }
     request.params = params;
+    Response response;
     if (const absl::Status s = authorizer_(request, route.info.access); !s.ok()) {
-      return ErrorResponse(s);
+      response = ErrorResponse(s);
+    } else {
+      try {
+        response = route.handler(request);
+      } catch (const std::exception& e) {
+        spdlog::error("api: {} {}: {}", request.method, request.path, e.what());
+        response = ErrorResponse(absl::InternalError("internal error (logged on the server)"));
+      }
     }
-    try {
-      return route.handler(request);
-    } catch (const std::exception& e) {
-      spdlog::error("api: {} {}: {}", request.method, request.path, e.what());
-      return ErrorResponse(absl::InternalError("internal error (logged on the server)"));
-    }
+    if (observer_) observer_(request, route.info, response);
+    return response;
   }
   if (!allowed.empty()) {
     Response r = ErrorResponse(absl::UnimplementedError("method " + request.method +

@@ -30,11 +30,17 @@ struct RouteInfo {
   Access access;
 };
 
+// Told of every request that reached a handler (the audit log), after it.
+using Observer =
+    std::function<void(const Request& request, const RouteInfo& route, const Response& response)>;
+
 class Router {
  public:
   Router();
   void Add(std::string method, std::string pattern, Access access, Handler handler);
   void SetAuthorizer(Authorizer authorizer);
+  // Also told of requests the authorizer refused (with its answer).
+  void SetObserver(Observer observer);
   Response Dispatch(Request& request) const;
   std::vector<RouteInfo> routes() const;
 
@@ -48,6 +54,7 @@ class Router {
                     std::map<std::string, std::string>* params);
   std::vector<Route> routes_;
   Authorizer authorizer_;
+  Observer observer_;
 };
 
 // "/a/b/" -> {"a", "b"}; segments are percent-decoded.

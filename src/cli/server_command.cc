@@ -37,6 +37,8 @@ struct ServerArgs {
   std::string tls_key;
   std::string cors_origins;
   int64_t max_body_bytes = 1 << 20;
+  std::string auth = "on";
+  std::string admin_password;
   std::string log_level = "info";
   bool allow_shell = false;
   std::vector<std::string> allow_commands;
@@ -105,6 +107,11 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
   }
   o.max_body_bytes = static_cast<size_t>(args.max_body_bytes);
   o.version = FOREST_VERSION;
+  if (args.auth != "on" && args.auth != "off") {
+    return fail("--auth", absl::InvalidArgumentError("must be on or off"));
+  }
+  o.auth = args.auth == "on";
+  if (!args.admin_password.empty()) o.admin_password = args.admin_password;
   o.allow_shell = args.allow_shell;
   o.allowed_commands = args.allow_commands;
   return o;
@@ -161,6 +168,13 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   add("--tls-key", args->tls_key, "TLS_KEY", "the certificate's private key (PEM)");
   add("--cors-origins", args->cors_origins, "CORS_ORIGINS",
       "comma-separated origins whose pages may call the API (none by default)");
+  add("--auth", args->auth, "AUTH",
+      "on: the API needs a login or an API token; off: anyone reaching it is an admin (a "
+      "trusted network only; warned at start and hourly)");
+  cmd->add_option("--admin-password", args->admin_password,
+                  "the first admin's password when no user exists (default: a random one, "
+                  "printed once and saved to DATA_DIR/admin-password)")
+      ->envname("FOREST_ADMIN_PASSWORD");
   cmd->add_option("--max-body-bytes", args->max_body_bytes,
                   "larger request bodies are refused with 413")
       ->envname("FOREST_MAX_BODY_BYTES")

@@ -12,9 +12,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 #include "api/api.h"
 #include "common/host.h"
@@ -125,6 +129,36 @@ absl::Status ValidateHttpAddress(std::string_view address) {
   return absl::OkStatus();
 }
 
+// Logs `message` as a warning now and every `every` until destroyed.
+class Server::PeriodicWarning {
+ public:
+  PeriodicWarning(std::string message, std::chrono::milliseconds every)
+      : message_(std::move(message)), every_(every) {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      do {
+        spdlog::warn("{}", message_);
+      } while (!cv_.wait_for(lock, every_, [&] { return stop_; }));
+    });
+  }
+  ~PeriodicWarning() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  const std::string message_;
+  const std::chrono::milliseconds every_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   RETURN_IF_ERROR(ValidateHttpAddress(options.http_address));
   if (options.lease_ttl < std::chrono::seconds(1)) {
@@ -193,6 +227,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     }
   };
   ASSIGN_OR_RETURN(parts.node, scheduler::Node::Start(*parts.store, std::move(no)));
+  // Who may use the API, and the record of what they did.
+  ASSIGN_OR_RETURN(parts.audit, history::OpenAuditLog(db, SystemClock::Get()));
+  if (options.auth) {
+    ASSIGN_OR_RETURN(parts.auth, auth::Authenticator::Create(*parts.store, SystemClock::Get()));
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    ASSIGN_OR_RETURN(const auth::AdminBootstrap admin,
+                     parts.auth->EnsureAdmin(options.admin_password, options.data_dir));
+    if (admin.created && admin.generated_password) {
+      // Printed once, on the terminal that started the first node.
+      std::cerr << "\n  forest: created the user `admin` with the password\n\n      "
+                << *admin.generated_password << "\n\n  (also saved, mode 0600, in "
+                << admin.password_file << "; change it after logging in)\n\n"
+                << std::flush;
+    } else if (admin.created) {
+      spdlog::info("server: created the user `admin` with the given --admin-password");
+    }
+  } else {
+    parts.auth_off_warning = std::make_unique<PeriodicWarning>(
+        "server: authentication is OFF (--auth=off): anyone who reaches the API is an admin; "
+        "use it only on a trusted network",
+        std::chrono::hours(1));
+  }
+
   // The API last: it answers about the parts above.
   parts.router = std::make_unique<api::Router>();
   api::ApiDeps deps;
@@ -203,6 +261,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   deps.http_address = options.http_address;
   deps.version = options.version;
   deps.started_at = SystemClock::Get().Now();
+  deps.auth = parts.auth.get();
+  deps.audit = parts.audit.get();
+  deps.secure_cookies = !options.tls_cert.empty();
   api::AddRoutes(*parts.router, deps);
   api::HttpServerOptions ho;
   ho.address = options.http_address;

@@ -16,15 +16,18 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/http_server.h"
 #include "api/router.h"
+#include "auth/auth.h"
 #include "common/status.h"
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
+#include "history/audit.h"
 #include "history/collector.h"
 #include "history/history.h"
 #include "history/retention.h"
@@ -47,6 +50,12 @@ struct ServerOptions {
   std::string tls_key;
   // Origins whose pages may call the API from a browser (CORS); none by default.
   std::vector<std::string> cors_origins;
+  // Authentication of the API (auth/auth.h). Off: every caller is an admin,
+  // and the server warns at start and every hour.
+  bool auth = true;
+  // The first admin's password when no user exists yet; unset: a random one,
+  // printed once and saved to DATA_DIR/admin-password (0600).
+  std::optional<std::string> admin_password;
   // This node's id. Default (empty): DefaultNodeId().
   std::string node_id;
   // Standalone: where forest.db lives (created if missing). Default
@@ -99,6 +108,7 @@ class Server {
 
  private:
   class DataDirLock;
+  class PeriodicWarning;
   // Declared in the order they start; they stop in reverse.
   struct Parts {
     std::unique_ptr<DataDirLock> lock;  // standalone: held while the store is open
@@ -107,7 +117,10 @@ class Server {
     std::unique_ptr<history::Retention> retention;  // none when retention is 0 days
     std::unique_ptr<history::Collector> collector;  // works while this node leads
     std::unique_ptr<scheduler::Node> node;
-    std::unique_ptr<worker::Worker> local;  // standalone: the worker of group `local`
+    std::unique_ptr<worker::Worker> local;      // standalone: the worker of group `local`
+    std::unique_ptr<auth::Authenticator> auth;  // none with auth off
+    std::unique_ptr<history::AuditLog> audit;
+    std::unique_ptr<PeriodicWarning> auth_off_warning;
     std::unique_ptr<api::Router> router;
     std::unique_ptr<api::HttpServer> http;
   };

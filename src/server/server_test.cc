@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "coord/embedded/embedded_store.h"
@@ -83,6 +85,48 @@ TEST(ServerTest, RejectsBadOptions) {
       << negative.status();
 }
 
+// With authentication on (the default), the first start creates `admin`
+// with a random password in a 0600 file; the API refuses anonymous calls
+// and accepts that admin.
+TEST(ServerTest, FirstStartCreatesTheAdminAndTheApiNeedsALogin) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string file = o.data_dir + "/admin-password";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream in(file);
+  std::string password;
+  std::getline(in, password);
+  EXPECT_GE(password.size(), 16u);
+
+  httplib::Client http("127.0.0.1", (*server)->http_port());
+  EXPECT_EQ(http.Get("/api/v1/jobs")->status, 401);
+  EXPECT_EQ(http.Get("/healthz")->status, 200);
+  const nlohmann::json creds = {{"user", "admin"}, {"password", password}};
+  auto login = http.Post("/api/v1/login", creds.dump(), "application/json");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 200) << login->body;
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  auto jobs = http.Get("/api/v1/jobs", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  EXPECT_EQ(jobs->status, 200) << jobs->body;
+  (*server)->Stop();
+  server->reset();
+
+  // A restart keeps the admin; a given password does not replace it.
+  o.admin_password = "another-password";
+  auto again = Server::Start(o);
+  ASSERT_TRUE(again.ok()) << again.status();
+  httplib::Client http2("127.0.0.1", (*again)->http_port());
+  EXPECT_EQ(http2.Post("/api/v1/login", creds.dump(), "application/json")->status, 200);
+  (*again)->Stop();
+}
+
 // Executions older than --history-retention-days leave the history at start
 // (and every interval after); younger ones stay.
 TEST(ServerTest, KeepsTheHistoryToItsRetention) {
@@ -130,6 +174,7 @@ TEST(ServerTest, StandaloneStartsLeadsAndStops) {
   o.data_dir = dir.path() + "/data";  // created by Start
   o.node_id = "n1";
   o.http_address = "127.0.0.1:0";
+  o.auth = false;
   o.lease_ttl = std::chrono::seconds(2);
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
