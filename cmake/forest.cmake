@@ -32,8 +32,16 @@ function(forest_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  # The properties pass through a generated script: escape the list separator.
-  string(REPLACE ";" "\\;" labels "${ARG_LABELS}")
+  # gtest_discover_tests passes PROPERTIES through a script that splits a
+  # list value into separate arguments (only the first label would stick):
+  # the labels are set by a script of our own, run after the discovered
+  # tests are added, on the list of their names.
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 NO_PRETTY_VALUES
-    PROPERTIES LABELS "${labels}")
+    TEST_LIST ${name}_TESTS)
+  set(labels_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${labels_script}
+    "if(${name}_TESTS)\n"
+    "  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_script})
 endfunction()
