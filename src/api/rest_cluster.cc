@@ -73,10 +73,26 @@ absl::StatusOr<json> Nodes(coord::Store& store, const ApiDeps& deps) {
   }
   // A leader whose node key is not (or no longer) there is still the leader.
   if (leader) ids.insert(*leader);
+  // What each node published about itself at its start.
+  ASSIGN_OR_RETURN(const auto infos, RangePrefix(store, keys::kNodeInfoPrefix));
+  std::map<std::string, json> info;
+  for (const coord::KeyValue& kv : infos) {
+    try {
+      json j = json::parse(kv.value);
+      if (j.is_object()) info[kv.key.substr(keys::kNodeInfoPrefix.size())] = std::move(j);
+    } catch (const std::exception&) {
+      // Not ours to judge: shown without facts.
+    }
+  }
 
   json items = json::array();
   for (const std::string& id : ids) {
     json node{{"id", id}, {"role", id == leader ? "leader" : "follower"}, {"self", false}};
+    if (auto it = info.find(id); it != info.end()) {
+      for (const char* field : {"httpAddress", "version", "startedAt", "host", "pid"}) {
+        if (it->second.contains(field)) node[field] = it->second[field];
+      }
+    }
     if (!deps.node_id.empty() && id == deps.node_id) {
       node["self"] = true;
       node["httpAddress"] = deps.http_address;

@@ -16,6 +16,9 @@ constexpr std::string_view kClientRoot = "/forest/client/";
 std::string Conf(std::string_view job_id) { return fmt::format("{}{}", kConfPrefix, job_id); }
 std::string Group(std::string_view group) { return fmt::format("{}{}", kGroupPrefix, group); }
 std::string Node(std::string_view node_id) { return fmt::format("{}{}", kNodePrefix, node_id); }
+std::string NodeInfo(std::string_view node_id) {
+  return fmt::format("{}{}", kNodeInfoPrefix, node_id);
+}
 std::string Cursor(std::string_view job_id) { return fmt::format("{}{}", kCursorPrefix, job_id); }
 std::string Retry(std::string_view job_id, std::string_view snapshot_id) {
   return fmt::format("{}{}/{}", kRetryPrefix, job_id, snapshot_id);

@@ -33,6 +33,9 @@ inline constexpr std::string_view kRoot = "/forest/";
 inline constexpr std::string_view kConfPrefix = "/forest/server/conf/";
 inline constexpr std::string_view kGroupPrefix = "/forest/server/group/";
 inline constexpr std::string_view kNodePrefix = "/forest/server/node/";
+// Ours: what a node tells about itself (JSON: httpAddress, version,
+// startedAt, host, pid), written at each start, shown for registered nodes.
+inline constexpr std::string_view kNodeInfoPrefix = "/forest/server/nodeinfo/";
 inline constexpr std::string_view kCursorPrefix = "/forest/server/cursor/";
 inline constexpr std::string_view kRetryPrefix = "/forest/server/retry/";
 inline constexpr std::string_view kRunPrefix = "/forest/server/run/";
@@ -46,6 +49,7 @@ inline constexpr std::string_view kNoWorker = "~";
 std::string Conf(std::string_view job_id);
 std::string Group(std::string_view group);
 std::string Node(std::string_view node_id);
+std::string NodeInfo(std::string_view node_id);
 std::string Cursor(std::string_view job_id);
 std::string Retry(std::string_view job_id, std::string_view snapshot_id);
 std::string Run(std::string_view job_id, std::string_view request_id);
@@ -64,8 +68,19 @@ std::string Claim(std::string_view group, std::string_view id);
 // order of the builders above (e.g. Snapshot: group, worker, id).
 struct Parsed {
   enum class Kind {
-    kLeader, kNode, kGroup, kConf, kCursor, kRetry, kRun,
-    kClient, kSnapshot, kExecute, kKill, kWorkerFacts, kClaim,
+    kLeader,
+    kNode,
+    kGroup,
+    kConf,
+    kCursor,
+    kRetry,
+    kRun,
+    kClient,
+    kSnapshot,
+    kExecute,
+    kKill,
+    kWorkerFacts,
+    kClaim,
   };
   Kind kind;
   std::string_view a, b, c;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <system_error>
 #include <thread>
 
@@ -278,6 +279,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return http.status();
   }
   parts.http = *std::move(http);
+  // What the other nodes' API shows about this one (not leased: a stopped
+  // node's facts are only shown while its node key is there).
+  {
+    const std::string host = options.http_address.substr(0, options.http_address.rfind(':'));
+    const nlohmann::json info = {
+        {"httpAddress",
+         fmt::format("{}:{}", host.empty() ? options.node_id : host, parts.http->port())},
+        {"version", options.version},
+        {"startedAt", FormatRfc3339Millis(deps.started_at)},
+        {"host", MachineAddress()},
+        {"pid", static_cast<int64_t>(::getpid())}};
+    coord::PutRequest put;
+    put.key = model::keys::NodeInfo(options.node_id);
+    put.value = info.dump();
+    if (auto written = parts.store->Put(put); !written.ok()) {
+      spdlog::warn("server: cannot publish this node's facts: {}", written.status().ToString());
+    }
+  }
   spdlog::info("server: API on {}://{} (port {})", parts.http->tls() ? "https" : "http",
                options.http_address, parts.http->port());
   if (options.etcd.endpoints.empty()) {

@@ -132,10 +132,10 @@ class Worker::Impl {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> queued_ ABSL_GUARDED_BY(mu_);  // keys in queue_
+  std::set<std::string> queued_ ABSL_GUARDED_BY(mu_);            // keys in queue_
   std::map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);  // by run id
   std::vector<std::thread> finished_ ABSL_GUARDED_BY(mu_);       // to join
-  std::set<std::string> rewatch_ ABSL_GUARDED_BY(mu_);  // groups whose watch ended
+  std::set<std::string> rewatch_ ABSL_GUARDED_BY(mu_);           // groups whose watch ended
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
@@ -165,7 +165,8 @@ absl::Status Worker::Impl::Register() {
                        {"version", options_.version},
                        {"capacity", options_.concurrency},
                        {"labels", options_.labels},
-                       {"pid", static_cast<int64_t>(::getpid())}};
+                       {"pid", static_cast<int64_t>(::getpid())},
+                       {"registeredAt", FormatRfc3339Millis(clock_.Now())}};
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) facts["host"] = host;
   // A name held by a live lease is another worker's; one held by a lease
@@ -209,8 +210,9 @@ absl::Status Worker::Impl::WatchGroup(const std::string& group) {
   watch.key = range.key;
   watch.range_end = range.range_end;
   watch.start_revision = pending.revision + 1;
-  ASSIGN_OR_RETURN(auto assignments,
-                   store_.Watch(watch, [this, group](coord::WatchUpdate u) { OnAssignments(group, u); }));
+  ASSIGN_OR_RETURN(auto assignments, store_.Watch(watch, [this, group](coord::WatchUpdate u) {
+    OnAssignments(group, u);
+  }));
 
   coord::RangeRequest kills;
   kills.key = keys::Kill(group, options_.name, "");
@@ -225,8 +227,9 @@ absl::Status Worker::Impl::WatchGroup(const std::string& group) {
   kill_watch.key = kills.key;
   kill_watch.range_end = kills.range_end;
   kill_watch.start_revision = old_kills.revision + 1;
-  ASSIGN_OR_RETURN(auto kill_handle,
-                   store_.Watch(kill_watch, [this, group](coord::WatchUpdate u) { OnKills(group, u); }));
+  ASSIGN_OR_RETURN(auto kill_handle, store_.Watch(kill_watch, [this, group](coord::WatchUpdate u) {
+    OnKills(group, u);
+  }));
   std::vector<std::unique_ptr<coord::WatchHandle>> old;
   {
     std::lock_guard lock(watch_mu_);
@@ -290,7 +293,8 @@ void Worker::Impl::OnKills(const std::string& group, const coord::WatchUpdate& u
   }
 }
 
-void Worker::Impl::Kill(const std::string& group, const std::string& id, const std::string& reason) {
+void Worker::Impl::Kill(const std::string& group, const std::string& id,
+                        const std::string& reason) {
   std::shared_ptr<CancelToken> cancel;
   {
     std::lock_guard lock(mu_);
@@ -367,8 +371,8 @@ bool Worker::Impl::Claim(const Pending& pending) {
   record.start_time = model::FormatLegacyTime(now, TimeZone::Local());
   record.started_at = now;
   coord::TxnRequest txn;
-  txn.compare.push_back(coord::Compare::CreateRevision(pending.kv.key, coord::Compare::Result::kEqual,
-                                                       pending.kv.create_revision));
+  txn.compare.push_back(coord::Compare::CreateRevision(
+      pending.kv.key, coord::Compare::Result::kEqual, pending.kv.create_revision));
   txn.compare.push_back(coord::Compare::Absent(keys::Claim(pending.group, id)));
   txn.success.push_back(Delete(pending.kv.key));
   txn.success.push_back(Put(keys::Execute(pending.group, options_.name, id), record.ToJson()));
@@ -400,8 +404,8 @@ bool Worker::Impl::Claim(const Pending& pending) {
   }
   std::lock_guard lock(mu_);
   ++stats_.claimed;
-  running_[id].thread =
-      std::thread(&Impl::Execute, this, pending.group, std::move(*assignment), cancel, record_revision);
+  running_[id].thread = std::thread(&Impl::Execute, this, pending.group, std::move(*assignment),
+                                    cancel, record_revision);
   return true;
 }
 
@@ -481,7 +485,8 @@ void Worker::Impl::Execute(std::string group, model::Assignment assignment,
   record.start_time = model::FormatLegacyTime(start, TimeZone::Local());
   record.finish_time = model::FormatLegacyTime(end, TimeZone::Local());
   record.started_at = start;
-  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+  const auto took =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
   record.duration_ms = took.count();
   record.times = took.count() / 1000;
   Finish(group, record, record_revision);
@@ -590,8 +595,7 @@ void Worker::Impl::Dispatch() {
       lock.lock();
       next_spool_try = std::chrono::steady_clock::now() + kRetryEvery;
     }
-    if (!draining_ && !queue_.empty() &&
-        static_cast<int>(running_.size()) < options_.concurrency) {
+    if (!draining_ && !queue_.empty() && static_cast<int>(running_.size()) < options_.concurrency) {
       Pending pending = std::move(queue_.front());
       queue_.pop_front();
       queued_.erase(pending.kv.key);
@@ -602,7 +606,8 @@ void Worker::Impl::Dispatch() {
     }
     cv_.wait_for(lock, kRetryEvery, [&] {
       return stopped_ || !finished_.empty() ||
-             (std::chrono::steady_clock::now() >= retry_at_ && (lease_lost_ || !rewatch_.empty())) ||
+             (std::chrono::steady_clock::now() >= retry_at_ &&
+              (lease_lost_ || !rewatch_.empty())) ||
              (!draining_ && !queue_.empty() &&
               static_cast<int>(running_.size()) < options_.concurrency);
     });
@@ -610,7 +615,8 @@ void Worker::Impl::Dispatch() {
 }
 
 absl::Status Worker::Impl::Start() {
-  if (options_.groups.empty()) return absl::InvalidArgumentError("a worker needs at least one group");
+  if (options_.groups.empty())
+    return absl::InvalidArgumentError("a worker needs at least one group");
   for (const std::string& group : options_.groups) {
     RETURN_IF_ERROR(model::ValidateKeyName("group", group));
   }
