@@ -173,6 +173,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
         fmt::format("history retention of {} days is outside 0..36500 (0 keeps every execution)",
                     options.history_retention_days));
   }
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    for (const std::string& f : {options.tls_cert, options.tls_key}) {
+      std::error_code ec;
+      if (f.empty() || !std::filesystem::is_regular_file(f, ec)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "HTTPS needs both a certificate and a key as readable PEM files; \"{}\" is not one",
+            f));
+      }
+    }
+  }
   if (options.node_id.empty()) {
     ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
   }

@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,50 @@ TEST(ServerTest, FirstStartCreatesTheAdminAndTheApiNeedsALogin) {
   httplib::Client http2("127.0.0.1", (*again)->http_port());
   EXPECT_EQ(http2.Post("/api/v1/login", creds.dump(), "application/json")->status, 200);
   (*again)->Stop();
+}
+
+// HTTPS with --tls-cert/--tls-key, and CORS only for the listed origins.
+TEST(ServerTest, ServesHttpsAndCorsOnlyForListedOrigins) {
+  TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem";
+  const std::string key = dir.path() + "/key.pem";
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  o.auth = false;
+  o.tls_cert = cert;
+  o.tls_key = key;
+  o.cors_origins = {"https://ops.example.com"};
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::SSLClient https("127.0.0.1", (*server)->http_port());
+  https.enable_server_certificate_verification(false);
+  auto ok = https.Get("/healthz", {{"Origin", "https://ops.example.com"}});
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->get_header_value("Access-Control-Allow-Origin"), "https://ops.example.com");
+  auto other = https.Get("/healthz", {{"Origin", "https://evil.example.com"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  auto preflight = https.Options("/api/v1/jobs", {{"Origin", "https://ops.example.com"},
+                                                  {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  // Plain HTTP on the HTTPS port gets nothing useful.
+  httplib::Client plain("127.0.0.1", (*server)->http_port());
+  auto refused = plain.Get("/healthz");
+  EXPECT_TRUE(!refused || refused->status != 200);
+  (*server)->Stop();
+  server->reset();
+
+  o.tls_key = dir.path() + "/missing.pem";
+  EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Executions older than --history-retention-days leave the history at start
