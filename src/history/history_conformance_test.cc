@@ -368,6 +368,34 @@ std::vector<std::string> OriginalSchemaWithRows(DbUrl::Kind kind) {
   return sql;
 }
 
+// Large batches go many rows to a statement: the same rules hold.
+TEST_P(HistoryConformanceTest, LargeBatchesAndRepeatedIdsKeepTheUpsertRules) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<Execution> finals;
+  for (int i = 0; i < 150; ++i) finals.push_back(MakeExecution("f" + std::to_string(i), "j", i));
+  ASSERT_TRUE(store->Upsert(finals).ok());
+  std::vector<Execution> second;
+  for (int i = 0; i < 160; ++i) {
+    Execution e = MakeExecution("f" + std::to_string(i), "j", i);
+    e.record.status = RunStatus::kRunning;  // late "running" of a finished run
+    second.push_back(e);
+  }
+  const absl::Status again = store->Upsert(second);
+  ASSERT_TRUE(again.ok()) << again;
+  EXPECT_EQ(ListOrDie(*store, {.status = RunStatus::kSuccess, .page_size = 1000}).total_count, 150);
+  EXPECT_EQ(ListOrDie(*store, {.status = RunStatus::kRunning, .page_size = 1000}).total_count, 10);
+
+  // One id twice in a batch: applied in order.
+  Execution running = MakeExecution("twice", "j", 0);
+  running.record.status = RunStatus::kRunning;
+  Execution done = MakeExecution("twice", "j", 0);
+  done.record.result = "done";
+  ASSERT_TRUE(store->Upsert({running, done}).ok());
+  EXPECT_EQ(store->Get("twice")->record.result, "done");
+  EXPECT_EQ(store->Get("twice")->record.status, RunStatus::kSuccess);
+}
+
 TEST_P(HistoryConformanceTest, MigratesTheOriginalsTableKeepingEveryRow) {
   ASSERT_TRUE(internal::ExecuteSql(url_, OriginalSchemaWithRows(url_.kind)).ok());
   auto store = OpenStore();

@@ -16,9 +16,11 @@ extern "C" backend_factory const* factory_mysql();
 }  // namespace soci
 #endif
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -135,6 +137,8 @@ using internal::ToMillis;
 using internal::UseRow;
 
 constexpr int kMaxPageSize = 1000;
+// Rows of one upsert statement: 64 x 30 placeholders, within every backend's limit.
+constexpr size_t kRowsPerStatement = 64;
 
 class SociHistory final : public HistoryStore {
  public:
@@ -149,19 +153,32 @@ class SociHistory final : public HistoryStore {
       if (e.record.run.id.empty()) return absl::InvalidArgumentError("execution without an id");
     }
     if (batch.empty()) return absl::OkStatus();
+    // Rows go several to a statement (one round trip each, not one per
+    // row); a batch naming an id twice goes one row at a time, in order.
+    std::unordered_set<std::string_view> ids;
+    bool repeated = false;
+    for (const Execution& e : batch) repeated |= !ids.insert(e.record.run.id).second;
+    const size_t per_statement = repeated ? 1 : std::min(kRowsPerStatement, batch.size());
     return db_.Run("upserting executions", [&](soci::session& sql) -> absl::Status {
       const Time now = clock_.Now();
-      DbRow row;
       soci::transaction tr(sql);
-      soci::statement st(sql);
-      ExchangeRow(row, /*with_output=*/true, UseRow{st});
-      st.alloc();
-      st.prepare(upsert_sql_);
-      st.define_and_bind();
-      for (const Execution& e : batch) {
-        internal::ToRow(e, now, &row);
-        st.execute(true);
-      }
+      size_t next = 0;
+      // Executes a statement of `k` rows for as many whole groups of k as remain.
+      const auto upsert_by = [&](size_t k) {
+        std::vector<DbRow> rows(k);
+        soci::statement st(sql);
+        for (DbRow& row : rows) ExchangeRow(row, /*with_output=*/true, UseRow{st});
+        st.alloc();
+        st.prepare(k == 1 ? upsert_sql_ : internal::UpsertSql(url_.kind, k));
+        st.define_and_bind();
+        while (batch.size() - next >= k) {
+          for (size_t j = 0; j < k; ++j) internal::ToRow(batch[next + j], now, &rows[j]);
+          st.execute(true);
+          next += k;
+        }
+      };
+      upsert_by(per_statement);
+      if (next < batch.size()) upsert_by(batch.size() - next);
       tr.commit();
       return absl::OkStatus();
     });

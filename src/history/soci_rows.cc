@@ -1,5 +1,7 @@
 #include "history/soci_rows.h"
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -134,18 +136,19 @@ std::string SelectColumns(DbUrl::Kind kind, bool with_output) {
   return out;
 }
 
-std::string UpsertSql(DbUrl::Kind kind) {
+std::string UpsertSql(DbUrl::Kind kind, size_t rows) {
   const std::vector<std::string> cols = ColumnNames(kind);
-  std::string names, values;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (i > 0) {
-      names += ", ";
-      values += ", ";
+  std::string names;
+  for (size_t i = 0; i < cols.size(); ++i) names += (i > 0 ? ", " : "") + cols[i];
+  std::string values;
+  for (size_t r = 0; r < rows; ++r) {
+    values += r > 0 ? ", (" : "(";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      values += fmt::format("{}:v{}_{}", i > 0 ? ", " : "", r, i);
     }
-    names += cols[i];
-    values += ":v" + std::to_string(i);
+    values += ")";
   }
-  std::string sql = "INSERT INTO job_execute_snapshot (" + names + ") VALUES (" + values + ")";
+  std::string sql = "INSERT INTO job_execute_snapshot (" + names + ") VALUES " + values;
   std::string sets;
   if (kind == DbUrl::Kind::kMysql) {
     // MySQL assigns left to right and later expressions see earlier

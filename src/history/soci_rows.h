@@ -105,9 +105,11 @@ using UseRow = RowBinder<false>;
 
 // "id, job_id, ..." in ExchangeRow's order.
 std::string SelectColumns(DbUrl::Kind kind, bool with_output);
-// The upsert by id: a stored final status is never replaced by running
-// (the whole row is kept then).
-std::string UpsertSql(DbUrl::Kind kind);
+// The upsert by id of `rows` rows in one statement (their placeholders in
+// row order, each row's in ExchangeRow's order): a stored final status is
+// never replaced by running (the whole row is kept then). The rows' ids
+// must differ (PostgreSQL refuses to update one row twice in a statement).
+std::string UpsertSql(DbUrl::Kind kind, size_t rows = 1);
 
 // `s` as valid UTF-8 (invalid bytes become U+FFFD) without NUL bytes.
 std::string CleanText(const std::string& s);
