@@ -153,12 +153,16 @@ class SociHistory final : public HistoryStore {
       if (e.record.run.id.empty()) return absl::InvalidArgumentError("execution without an id");
     }
     if (batch.empty()) return absl::OkStatus();
-    // Rows go several to a statement (one round trip each, not one per
-    // row); a batch naming an id twice goes one row at a time, in order.
+    // Rows go several to a statement on a server (one round trip each, not
+    // one per row); a batch naming an id twice goes one row at a time.
     std::unordered_set<std::string_view> ids;
     bool repeated = false;
     for (const Execution& e : batch) repeated |= !ids.insert(e.record.run.id).second;
-    const size_t per_statement = repeated ? 1 : std::min(kRowsPerStatement, batch.size());
+    // SQLite has no round trip to save, and SOCI binds its many-row
+    // statements by name, slowly: one row a statement there.
+    const size_t per_statement = repeated || url_.kind == DbUrl::Kind::kSqlite
+                                     ? 1
+                                     : std::min(kRowsPerStatement, batch.size());
     return db_.Run("upserting executions", [&](soci::session& sql) -> absl::Status {
       const Time now = clock_.Now();
       soci::transaction tr(sql);
