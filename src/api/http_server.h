@@ -28,7 +28,9 @@ struct HttpServerOptions {
   // Origins allowed to call from a browser page of another origin, exactly
   // as the browser sends them ("https://ops.example.com"); "*" allows any.
   std::vector<std::string> cors_origins;
-  int threads = 8;
+  // cpp-httplib serves a connection on one thread for as long as it is kept
+  // alive: more clients than threads wait. 64 serve 64 at once.
+  int threads = 64;
 };
 
 class HttpServer {

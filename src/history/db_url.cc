@@ -217,7 +217,10 @@ std::string DbUrl::SociBackend() const {
 std::string DbUrl::SociConnect() const {
   switch (kind) {
     case Kind::kSqlite:
-      return "db=" + Quote(path) + " timeout=5 shared_cache=true";
+      // Private caches: a shared one locks whole tables between the
+      // store's, the audit log's and the API's connections (SQLITE_LOCKED,
+      // which no busy timeout waits out); WAL and the timeout serialize writers.
+      return "db=" + Quote(path) + " timeout=10";
     case Kind::kPostgres: {
       std::string s = "host=" + Quote(host) +
                       " port=" + std::to_string(port == 0 ? kPostgresDefaultPort : port) +

@@ -95,7 +95,7 @@ TEST(ParseDbUrlTest, RejectsWithTheReason) {
 TEST(DbUrlTest, SociConnectionStrings) {
   EXPECT_EQ(ParseDbUrl("sqlite:///tmp/h.db")->SociBackend(), "sqlite3");
   EXPECT_EQ(ParseDbUrl("sqlite:///tmp/h.db")->SociConnect(),
-            "db=/tmp/h.db timeout=5 shared_cache=true");
+            "db=/tmp/h.db timeout=10");
   EXPECT_EQ(ParseDbUrl("postgres://u:p@h:5433/d")->SociBackend(), "postgresql");
   EXPECT_EQ(ParseDbUrl("postgres://u:p@h:5433/d")->SociConnect(),
             "host=h port=5433 dbname=d user=u password=p connect_timeout=5");
