@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <ranges>
 #include <set>
 
 #include "common/strings.h"
@@ -57,7 +58,7 @@ bool Matches(const model::Job& job, const JobFilter& f) {
   return true;
 }
 
-absl::Status SortJobs(std::vector<model::Job>& jobs, const std::string& sort) {
+absl::Status SortJobs(std::vector<const model::Job*>& jobs, const std::string& sort) {
   using Less = bool (*)(const model::Job&, const model::Job&);
   static const std::map<std::string, Less> kSorts = {
       {"name", [](const model::Job& a,
@@ -86,7 +87,9 @@ absl::Status SortJobs(std::vector<model::Job>& jobs, const std::string& sort) {
                                                  "updated, -updated",
                                                  sort));
   }
-  std::sort(jobs.begin(), jobs.end(), it->second);
+  const auto less = it->second;
+  std::sort(jobs.begin(), jobs.end(),
+            [less](const model::Job* a, const model::Job* b) { return less(*a, *b); });
   return absl::OkStatus();
 }
 
@@ -130,19 +133,40 @@ absl::StatusOr<JobPage> Catalog::ListJobs(const JobFilter& filter) {
   if (filter.page_size < 1 || filter.page_size > 1000) {
     return model::FieldError("pageSize", "must be within 1..1000");
   }
-  ASSIGN_OR_RETURN(std::vector<model::Job> jobs, AllJobs());
-  std::vector<model::Job> matching;
-  for (model::Job& job : jobs) {
-    if (Matches(job, filter)) matching.push_back(std::move(job));
-  }
-  RETURN_IF_ERROR(SortJobs(matching, filter.sort));
   JobPage page;
-  page.total = static_cast<int64_t>(matching.size());
-  const size_t first = static_cast<size_t>(filter.page - 1) * filter.page_size;
-  for (size_t i = first; i < matching.size() && i < first + filter.page_size; ++i) {
-    page.items.push_back(std::move(matching[i]));
+  // Filters, sorts and copies out one page of `jobs`.
+  const auto paginate = [&](auto&& jobs) -> absl::Status {
+    std::vector<const model::Job*> matching;
+    for (const model::Job& job : jobs) {
+      if (Matches(job, filter)) matching.push_back(&job);
+    }
+    RETURN_IF_ERROR(SortJobs(matching, filter.sort));
+    page.total = static_cast<int64_t>(matching.size());
+    const size_t first = static_cast<size_t>(filter.page - 1) * filter.page_size;
+    for (size_t i = first; i < matching.size() && i < first + filter.page_size; ++i) {
+      page.items.push_back(*matching[i]);
+    }
+    return absl::OkStatus();
+  };
+  if (view_ != nullptr) {
+    absl::Status status;
+    const bool read = view_->Read(last_write_.load(), [&](const auto& by_id) {
+      status = paginate(by_id | std::views::values);
+    });
+    if (read) {
+      RETURN_IF_ERROR(status);
+      return page;
+    }
   }
+  ASSIGN_OR_RETURN(const std::vector<model::Job> jobs, AllJobs());
+  RETURN_IF_ERROR(paginate(jobs));
   return page;
+}
+
+void Catalog::Wrote(coord::Revision revision) {
+  coord::Revision seen = last_write_.load();
+  while (seen < revision && !last_write_.compare_exchange_weak(seen, revision)) {
+  }
 }
 
 absl::StatusOr<Catalog::Stored> Catalog::ReadJob(const std::string& id) {
@@ -184,7 +208,10 @@ absl::Status Catalog::WriteJob(const model::Job& job, coord::Revision mod_revisi
   t.failure.push_back(coord::RangeRequest::Single(key));
   t.failure.push_back(coord::RangeRequest::Single(keys::Group(job.group)));
   ASSIGN_OR_RETURN(const coord::TxnResponse r, store_.Txn(t));
-  if (r.succeeded) return absl::OkStatus();
+  if (r.succeeded) {
+    Wrote(r.revision);
+    return absl::OkStatus();
+  }
   const auto& job_now = std::get<coord::RangeResponse>(r.responses[0]);
   const auto& group_now = std::get<coord::RangeResponse>(r.responses[1]);
   if (group_now.kvs.empty()) {
@@ -200,12 +227,21 @@ absl::Status Catalog::WriteJob(const model::Job& job, coord::Revision mod_revisi
 }
 
 absl::StatusOr<model::Job> Catalog::CreateJob(model::Job job, const std::string& user) {
-  if (job.id.empty()) job.id = NewJobId();
+  const bool generated = job.id.empty();
+  if (generated) job.id = NewJobId();
   job.version = 1;
   job.created_at = job.updated_at = clock_.Now();
   job.created_by = job.updated_by = user;
   RETURN_IF_ERROR(job.Validate());
-  RETURN_IF_ERROR(WriteJob(job, 0));
+  absl::Status written = WriteJob(job, 0);
+  // A generated id can meet another create's in the same second (6 random
+  // digits): draw again. A caller's own id is the caller's to change.
+  for (int attempt = 1;
+       generated && attempt < 10 && written.code() == absl::StatusCode::kAlreadyExists; ++attempt) {
+    job.id = NewJobId();
+    written = WriteJob(job, 0);
+  }
+  RETURN_IF_ERROR(written);
   return job;
 }
 
@@ -253,6 +289,7 @@ absl::Status Catalog::DeleteJob(const std::string& id) {
   RETURN_IF_ERROR(model::ValidateKeyName("id", id));
   ASSIGN_OR_RETURN(const coord::DeleteResponse r, store_.Delete(DeleteOne(keys::Conf(id))));
   if (r.deleted == 0) return absl::NotFoundError(fmt::format("no job with id \"{}\"", id));
+  Wrote(r.revision);
   return absl::OkStatus();
 }
 

@@ -18,10 +18,13 @@
 // Thread-safe; every call is one or a few store round trips.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/job_view.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "coord/store.h"
@@ -61,6 +64,10 @@ struct StoredJob {
 class Catalog {
  public:
   Catalog(coord::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+  // Lists read `view` (kept by a watch) instead of the store; a list after
+  // a write through this catalog sees it.
+  Catalog(coord::Store& store, Clock& clock, std::unique_ptr<JobView> view)
+      : store_(store), clock_(clock), view_(std::move(view)) {}
 
   absl::StatusOr<JobPage> ListJobs(const JobFilter& filter);
   // Every job in key order (by id as a string), unpaged; documents that do
@@ -108,8 +115,13 @@ class Catalog {
   absl::Status WriteJob(const model::Job& job, coord::Revision mod_revision);
   std::string NewJobId();
 
+  // Notes the revision of a write to the jobs (lists wait for the view to get there).
+  void Wrote(coord::Revision revision);
+
   coord::Store& store_;
   Clock& clock_;
+  std::unique_ptr<JobView> view_;
+  std::atomic<coord::Revision> last_write_{0};
 };
 
 }  // namespace forest::api

@@ -284,13 +284,26 @@ TEST_F(LegacyTest, JobAddAnswersEveryMessageOfTheOriginal) {
   const ordered zone = Post("/job/add", body(R"({"timezone":"Mars/Olympus"})"));
   EXPECT_EQ(zone["code"], -1);
   EXPECT_NE(zone["message"].get<std::string>().find("Mars/Olympus"), std::string::npos);
-  // The create-only write finds the key taken (another creator got the id).
+  // The create-only write finds the key taken (another creator got the
+  // generated id in the same second): a new id is drawn and the add works.
+  std::string stolen;
   store_->before_txn = [&](const coord::TxnRequest& t) {
     const std::string key = t.compare.at(0).key;
     ASSERT_TRUE(key.starts_with(keys::kConfPrefix));
+    stolen = key.substr(keys::kConfPrefix.size());
     Put(key, R"({"id":"x"})");
   };
+  const ordered retried = Post("/job/add", body("{}"));
+  EXPECT_EQ(retried["code"], 0) << retried.dump();
+  EXPECT_NE(retried["data"]["id"], stolen);
+  // Taken every time: the original's message.
+  std::function<void(const coord::TxnRequest&)> steal_always = [&](const coord::TxnRequest& t) {
+    Put(t.compare.at(0).key, R"({"id":"x"})");
+    store_->before_txn = steal_always;
+  };
+  store_->before_txn = steal_always;
   ExpectFailure("/job/add", body("{}"), "创建失败,请重试！");
+  store_->before_txn = nullptr;
   // A store that fails: its error text.
   store_->range_error = absl::UnavailableError("etcdserver: request timed out");
   ExpectFailure("/job/add", body("{}"), "etcdserver: request timed out");

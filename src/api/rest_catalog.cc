@@ -64,7 +64,7 @@ absl::StatusOr<JobFilter> Filter(const Request& r) {
 }  // namespace
 
 void AddCatalogRoutes(Router& router, const ApiDeps& deps) {
-  auto catalog = std::make_shared<Catalog>(*deps.store, *deps.clock);
+  auto catalog = std::make_shared<Catalog>(*deps.store, *deps.clock, JobView::Start(*deps.store));
   coord::Store* store = deps.store;
   Clock* clock = deps.clock;
 
