@@ -423,21 +423,36 @@ absl::StatusOr<model::Group> Catalog::UpdateGroup(const model::Group& group) {
 
 absl::Status Catalog::DeleteGroup(const std::string& name) {
   RETURN_IF_ERROR(model::ValidateKeyName("name", name));
-  ASSIGN_OR_RETURN(const std::vector<model::Job> jobs, AllJobs());
-  std::vector<std::string> users;
-  for (const model::Job& j : jobs) {
-    if (j.group == name) users.push_back(j.id);
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(const coord::RangeResponse all,
+                     store_.Range(coord::RangeRequest::Prefix(keys::kConfPrefix)));
+    std::vector<std::string> users;
+    for (const coord::KeyValue& kv : all.kvs) {
+      auto job = model::Job::FromJson(kv.value);
+      if (job.ok() && job->group == name) users.push_back(job->id);
+    }
+    if (!users.empty()) {
+      const bool more = users.size() > 5;
+      if (more) users.resize(5);
+      return absl::FailedPreconditionError(
+          fmt::format("group \"{}\" is used by jobs ({}{}); move or delete them first", name,
+                      Join(users, ", "), more ? ", ..." : ""));
+    }
+    // Only if no job was written since that read: a job created in the
+    // group meanwhile (its write checks that the group exists) keeps it.
+    coord::TxnRequest t;
+    coord::Compare unchanged = coord::Compare::ModRevision(
+        std::string(keys::kConfPrefix), coord::Compare::Result::kLess, all.revision + 1);
+    unchanged.range_end = coord::PrefixEnd(keys::kConfPrefix);
+    t.compare.push_back(std::move(unchanged));
+    t.success.push_back(DeleteOne(keys::Group(name)));
+    ASSIGN_OR_RETURN(const coord::TxnResponse r, store_.Txn(t));
+    if (!r.succeeded) continue;  // jobs changed: look again
+    const auto& deleted = std::get<coord::DeleteResponse>(r.responses.at(0));
+    if (deleted.deleted == 0) return absl::NotFoundError(fmt::format("no group \"{}\"", name));
+    return absl::OkStatus();
   }
-  if (!users.empty()) {
-    const bool more = users.size() > 5;
-    if (more) users.resize(5);
-    return absl::FailedPreconditionError(
-        fmt::format("group \"{}\" is used by jobs ({}{}); move or delete them first", name,
-                    Join(users, ", "), more ? ", ..." : ""));
-  }
-  ASSIGN_OR_RETURN(const coord::DeleteResponse r, store_.Delete(DeleteOne(keys::Group(name))));
-  if (r.deleted == 0) return absl::NotFoundError(fmt::format("no group \"{}\"", name));
-  return absl::OkStatus();
+  return absl::AbortedError("the jobs kept changing while the group was being deleted; try again");
 }
 
 }  // namespace forest::api

@@ -4,15 +4,17 @@
 // through here.
 //
 // Writes are compare-and-set transactions:
-//  - create: the key must be absent (AlreadyExists otherwise) and the job's
-//    group must exist (FailedPrecondition, field "group");
+//  - create: the key must be absent (AlreadyExists otherwise; a generated
+//    id is drawn again) and the job's group must exist (InvalidArgument,
+//    field "group");
 //  - update: the caller's `version` must equal the stored one (Aborted,
 //    "version conflict", otherwise: HTTP 409), and the stored document must
 //    not have changed since it was read (retried then); the version goes
 //    up by one; unknown fields of the stored document are kept;
 //  - pause/resume: the same, status only (idempotent: pausing a paused job
 //    changes nothing and keeps the version);
-//  - group delete: refused (FailedPrecondition) while a job names the group.
+//  - group delete: refused (FailedPrecondition) while a job names the
+//    group, and only done if no job was written since that was checked.
 // Every error names the field it is about where there is one.
 //
 // Thread-safe; every call is one or a few store round trips.

@@ -99,6 +99,26 @@ class HttpServer::Impl {
     server_->Patch(".*", handle);
     server_->Delete(".*", handle);
     server_->Options(".*", handle);
+    // Before the library reads a body: it bounds only bodies with a
+    // Content-Length, and waits out a body that has none.
+    server_->set_pre_routing_handler([this](const httplib::Request& in, httplib::Response& out) {
+      const std::string encoding = Lower(in.get_header_value("Transfer-Encoding"));
+      if (encoding.find("chunked") != std::string::npos) {
+        Response r = ErrorResponse(absl::InvalidArgumentError(
+            "send the body with a Content-Length (chunked bodies are not accepted)"));
+        r.status = 411;
+        Cors(in, r);
+        Fill(r, out);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!in.has_header("Content-Length") && in.method != "GET" && in.method != "HEAD" &&
+          in.method != "OPTIONS") {
+        // No length and no chunks: the body is empty (RFC 9112, 6.3).
+        Handle(in, out);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     server_->set_error_handler([this](const httplib::Request& in, httplib::Response& out) {
       if (!out.body.empty()) return;
       absl::Status s = out.status == 413

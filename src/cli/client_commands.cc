@@ -43,11 +43,10 @@ absl::StatusOr<ApiClient> Connect(const ClientArgs& a) {
   std::string server = a.server;
   std::string token = a.token;
   if (server.empty() && saved) server = saved->server;
-  if (token.empty() && saved && (a.server.empty() || saved->server == a.server)) {
-    token = saved->token;
-  }
   if (server.empty()) server = "http://127.0.0.1:2856";
   ASSIGN_OR_RETURN(server, NormalizeServer(server));
+  // The saved token goes to the server it was made for, however it is written.
+  if (token.empty() && saved && saved->server == server) token = saved->token;
   return ApiClient(server, token);
 }
 
