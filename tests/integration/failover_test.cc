@@ -6,6 +6,8 @@
 // takeovers were as fast as promised (TTL + 1 s after a crash, under 1 s
 // after a graceful stop).
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -19,9 +21,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "coord/election.h"
 #include "coord/etcd/etcd_store.h"
@@ -59,7 +58,7 @@ class ServerProcess {
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const std::string data = (dir_ / (id_ + "-data")).string();
-    std::vector<std::string> args = {FOREST_BINARY,     "server",
+    std::vector<std::string> args = {FOREST_BINARY,      "server",
                                      "--etcd-endpoints", endpoint_,
                                      "--node-id",        id_,
                                      "--lease-ttl",      std::to_string(kTtl.count()) + "s",
@@ -182,8 +181,8 @@ TEST(FailoverTest, ExactlyOnceThroughCrashesPausesAndAGracefulStop) {
   coord::EtcdStoreOptions options;
   options.endpoints = {cluster->endpoint(0)};
   auto store = coord::EtcdStore::Connect(options).value();
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("forest-failover-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("forest-failover-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
 
   // Every assignment ever written, from the first revision.
@@ -219,9 +218,9 @@ TEST(FailoverTest, ExactlyOnceThroughCrashesPausesAndAGracefulStop) {
     std::cout << "takeover after SIGKILL of " << leader.value << ": "
               << std::chrono::duration_cast<milliseconds>(took).count() << " ms (TTL "
               << kTtl.count() << " s)\n";
-    EXPECT_LE(took, kTtl + seconds(1)) << "round " << round << ": takeover took "
-                                       << std::chrono::duration_cast<milliseconds>(took).count()
-                                       << " ms";
+    EXPECT_LE(took, kTtl + seconds(1))
+        << "round " << round << ": takeover took "
+        << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
     servers.at(leader.value)->Start();  // it comes back as a follower
     std::this_thread::sleep_for(seconds(2));
   }
@@ -252,10 +251,10 @@ TEST(FailoverTest, ExactlyOnceThroughCrashesPausesAndAGracefulStop) {
   // Every second from the first fire to the cursor: one assignment each.
   const auto cursor = store->Range(Key(keys::Cursor("tick"))).value();
   ASSERT_EQ(cursor.kvs.size(), 1u);
-  const Time until = ParseIso8601(nlohmann::json::parse(cursor.kvs[0].value)["scheduledTime"]
-                                      .get<std::string>(),
-                                  TimeZone::Utc())
-                         .value();
+  const Time until =
+      ParseIso8601(nlohmann::json::parse(cursor.kvs[0].value)["scheduledTime"].get<std::string>(),
+                   TimeZone::Utc())
+          .value();
   const coord::Revision now = store->Range(Key(keys::Cursor("tick"))).value().revision;
   ASSERT_TRUE(history.WaitForRevision(now - 5) || true);
   std::this_thread::sleep_for(milliseconds(500));

@@ -47,6 +47,7 @@
 #include "history/testing/db_servers.h"
 #include "model/keys.h"
 #include "model/snapshot.h"
+#include "process.h"
 
 extern char** environ;
 
@@ -61,6 +62,11 @@ using model::RunStatus;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Steady = std::chrono::steady_clock;
+using integration::Eventually;
+using integration::ReadFile;
+using integration::ServerProcess;
+using integration::Tail;
+using integration::TempDir;
 
 // The servers' lease: a SIGKILLed leader is replaced within about this.
 constexpr seconds kLeaseTtl{2};
@@ -69,26 +75,6 @@ constexpr char kGroup[] = "hist";
 // a database outage its backoff reaches up to 5 s, and sanitizer builds are
 // slow.
 constexpr milliseconds kDrainLimit{60000};
-
-// Polls `cond` every `every` until it holds (true) or `limit` passes (false).
-bool Eventually(const std::function<bool()>& cond, milliseconds limit,
-                milliseconds every = milliseconds(50)) {
-  const auto end = Steady::now() + limit;
-  while (!cond()) {
-    if (Steady::now() > end) return false;
-    std::this_thread::sleep_for(every);
-  }
-  return true;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string Tail(const std::string& s, size_t n = 4000) {
-  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
-}
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -109,75 +95,6 @@ std::string Quote(const std::string& s) {
   }
   return out + "'";
 }
-
-// A fresh temporary directory, removed with everything in it.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name) {
-    std::string pattern =
-        (fs::temp_directory_path() / fmt::format("forest-{}-XXXXXX", name)).string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// One `forest server` process, stdout and stderr to {dir}/{id}.log;
-// SIGKILLed and reaped in the destructor if still running.
-class ServerProcess {
- public:
-  ServerProcess(std::string id, std::vector<std::string> args, fs::path dir)
-      : id_(std::move(id)), args_(std::move(args)), log_(dir / (id_ + ".log")) {}
-  ~ServerProcess() { Kill(); }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  bool Start() {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
-    return rc == 0;
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // Still running (reaps it if it has exited).
-  bool Running() {
-    if (pid_ <= 0) return false;
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  const std::string& id() const { return id_; }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  std::string id_;
-  std::vector<std::string> args_;
-  fs::path log_;
-  pid_t pid_ = -1;
-};
 
 // The record of run `id` as a worker writes it: running, or finished (most
 // succeed, every tenth fails). The run's `ip` differs from the key's worker
@@ -442,7 +359,7 @@ class HistoryE2eTest : public ::testing::Test {
                                      "--data-dir",       (dir_->path() / (id + "-data")).string(),
                                      "--http-address",   fmt::format("127.0.0.1:{}", http_port),
                                      "--lease-ttl",      fmt::format("{}s", kLeaseTtl.count())};
-    auto server = std::make_unique<ServerProcess>(id, std::move(args), dir_->path());
+    auto server = std::make_unique<ServerProcess>(id, http_port, std::move(args), dir_->path());
     EXPECT_TRUE(server->Start()) << "cannot spawn " << FOREST_BINARY;
     ServerProcess& ref = *server;
     servers_[id] = std::move(server);

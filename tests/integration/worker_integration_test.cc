@@ -11,6 +11,10 @@
 // append their process group id ($$) to the test's `pgids` file, so the
 // teardown can kill what a SIGKILLed worker left behind.
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -28,17 +32,11 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <gtest/gtest.h>
-#include <httplib.h>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -49,6 +47,7 @@
 #include "model/job.h"
 #include "model/keys.h"
 #include "model/snapshot.h"
+#include "process.h"
 #include "scheduler/run_request.h"
 
 extern char** environ;
@@ -69,78 +68,18 @@ constexpr milliseconds kLimit{15000};
 // Polls `cond` every 50 ms (these conditions read etcd) until it holds or
 // `limit` passes.
 bool Eventually(const std::function<bool()>& cond, milliseconds limit = kLimit) {
-  const auto end = Steady::now() + limit;
-  while (!cond()) {
-    if (Steady::now() > end) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return true;
+  return integration::Eventually(cond, limit);
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using integration::ReadFile;
+using integration::Tail;
 
-std::string Tail(const std::string& s, size_t n = 3000) {
-  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
-}
-
-// A child process (posix_spawn), stdout and stderr to `log`. SIGKILLed and
-// reaped in the destructor if still running.
-class Child {
+// A child process (tests/integration/process.h), started at once.
+class Child : public integration::Process {
  public:
-  Child(std::vector<std::string> args, fs::path log) : log_(std::move(log)) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
+  Child(std::vector<std::string> args, fs::path log) : Process(std::move(args), std::move(log)) {
+    Start();
   }
-  ~Child() { Kill(); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  void Signal(int sig) {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    status_ = status;
-    pid_ = -1;
-  }
-  // Still running (reaps it if it has exited).
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      status_ = status;
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  // The wait status once it has exited within `limit`.
-  std::optional<int> WaitExit(milliseconds limit) {
-    if (!Eventually([&] { return !Running(); }, limit)) return std::nullopt;
-    return status_;
-  }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
 };
 
 // Dead: no such process, or a zombie nobody has reaped yet.
@@ -179,15 +118,15 @@ class WorkerIntegrationTest : public ::testing::Test {
       return;
     }
     store_ = store->release();
-    suite_dir_ = new fs::path(fs::temp_directory_path() /
-                              fmt::format("forest-worker-it-{}", ::getpid()));
+    suite_dir_ =
+        new fs::path(fs::temp_directory_path() / fmt::format("forest-worker-it-{}", ::getpid()));
     fs::create_directories(*suite_dir_);
     const int http_port = coord::testing::FreeLoopbackPorts(1).at(0);
-    server_ = new Child({FOREST_BINARY, "server", "--etcd-endpoints", cluster_->endpoint(0),
-                         "--node-id", "s1", "--lease-ttl", "2s", "--http-address",
-                         fmt::format("127.0.0.1:{}", http_port), "--data-dir",
-                         (*suite_dir_ / "s1-data").string()},
-                        *suite_dir_ / "s1.log");
+    server_ = new Child(
+        {FOREST_BINARY, "server", "--etcd-endpoints", cluster_->endpoint(0), "--node-id", "s1",
+         "--lease-ttl", "2s", "--http-address", fmt::format("127.0.0.1:{}", http_port),
+         "--data-dir", (*suite_dir_ / "s1-data").string()},
+        *suite_dir_ / "s1.log");
     coord::RangeRequest leader;
     leader.key = "/forest/server/elect/leader";
     if (!Eventually([&] {
@@ -250,24 +189,15 @@ class WorkerIntegrationTest : public ::testing::Test {
   // Starts `forest worker` and waits until it has registered.
   Child& StartWorker(const std::string& group, const std::string& name, bool allow_shell = true,
                      const std::string& drain_timeout = "1s") {
-    std::vector<std::string> args = {FOREST_BINARY,
-                                     "worker",
-                                     "--etcd-endpoints",
-                                     cluster_->endpoint(0),
-                                     "--group",
-                                     group,
-                                     "--name",
-                                     name,
-                                     "--log-dir",
-                                     (dir_ / "logs").string(),
-                                     "--spool-dir",
-                                     (dir_ / ("spool-" + name)).string(),
-                                     "--lease-ttl",
-                                     "2s",
-                                     "--kill-grace",
-                                     "1s",
-                                     "--drain-timeout",
-                                     drain_timeout};
+    std::vector<std::string> args = {FOREST_BINARY,      "worker",
+                                     "--etcd-endpoints", cluster_->endpoint(0),
+                                     "--group",          group,
+                                     "--name",           name,
+                                     "--log-dir",        (dir_ / "logs").string(),
+                                     "--spool-dir",      (dir_ / ("spool-" + name)).string(),
+                                     "--lease-ttl",      "2s",
+                                     "--kill-grace",     "1s",
+                                     "--drain-timeout",  drain_timeout};
     if (allow_shell) args.push_back("--allow-shell");
     auto child = std::make_unique<Child>(args, dir_ / (name + ".log"));
     Child& ref = *child;
@@ -358,9 +288,9 @@ class WorkerIntegrationTest : public ::testing::Test {
     return std::nullopt;
   }
   // Waits for the record of run `id` to satisfy `pred`.
-  static std::optional<Found> WaitRecord(
-      const std::string& group, const std::string& id,
-      const std::function<bool(const ExecutionRecord&)>& pred, milliseconds limit = kLimit) {
+  static std::optional<Found> WaitRecord(const std::string& group, const std::string& id,
+                                         const std::function<bool(const ExecutionRecord&)>& pred,
+                                         milliseconds limit = kLimit) {
     std::optional<Found> found;
     Eventually(
         [&] {
@@ -449,7 +379,8 @@ TEST_F(WorkerIntegrationTest, ShellOutputReachesTheRecordAndTheLog) {
     auto row = (*store)->Get(r.run.id);
     return row.ok() && row->record.status == RunStatus::kSuccess &&
            row->record.output.find("hello-echo1") != std::string::npos && row->leader_node == "s1";
-  })) << "the record of " << r.run.id << " was not collected into the history";
+  })) << "the record of "
+      << r.run.id << " was not collected into the history";
 
   const fs::path log = dir_ / "logs" / group / job.id / (r.run.id + ".log");
   ASSERT_TRUE(fs::exists(log)) << log;
@@ -662,9 +593,8 @@ TEST_F(WorkerIntegrationTest, SigtermDrainsRunningJobs) {
   const auto exited = worker.WaitExit(kLimit);
   ASSERT_TRUE(exited.has_value()) << "the worker did not exit";
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << "wait status " << *exited;
-  const auto done = WaitRecord(group, id, [](const ExecutionRecord& r) {
-    return r.status == RunStatus::kSuccess;
-  });
+  const auto done = WaitRecord(
+      group, id, [](const ExecutionRecord& r) { return r.status == RunStatus::kSuccess; });
   ASSERT_TRUE(done);
   EXPECT_NE(done->record.output.find("drained"), std::string::npos) << done->record.output;
 
