@@ -13,6 +13,7 @@
 // jobs, 5 s per figure.
 #include <fmt/format.h>
 #include <httplib.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -182,6 +183,7 @@ int Run(bool quick) {
 }  // namespace forest
 
 int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);  // as the forest binary does
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   return forest::Run(quick);
 }

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ void AddVersionCommand(CLI::App& app, int& exit_code) {
 }
 
 int Main(int argc, char** argv) {
+  // A peer that closes its end (an HTTP client gone mid-answer, a server
+  // gone mid-request) is an error on that write, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app("Forest: a distributed job scheduler", "forest");
   app.require_subcommand(1);
   int exit_code = 0;

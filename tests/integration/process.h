@@ -24,6 +24,13 @@ extern char** environ;
 
 namespace forest::integration {
 
+// A write to a connection the server closed (it refused a body mid-way)
+// fails instead of killing the test with SIGPIPE.
+inline const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 // Polls `cond` every `every` until it holds (true) or `limit` passes (false).
 inline bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit,
                        std::chrono::milliseconds every = std::chrono::milliseconds(50)) {
