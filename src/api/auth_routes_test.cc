@@ -167,6 +167,18 @@ TEST_F(AuthRoutesTest, FailedLoginsAreRateLimitedAndAudited) {
   (void)failed;
 }
 
+TEST_F(AuthRoutesTest, WrongTypesAre400AndTokenTextsStayOutOfTheAuditLog) {
+  EXPECT_EQ(Call("POST", "/api/v1/login", R"({"user":1,"password":"x"})").status, 400);
+  EXPECT_EQ(As(root_, "POST", "/api/v1/tokens", R"({"name":[1]})").status, 400);
+  EXPECT_EQ(As(root_, "POST", "/api/v1/users", R"({"name":"n","password":"p","role":7})").status,
+            400);
+  // A whole token pasted where its id belongs: refused, and not recorded.
+  EXPECT_EQ(As(root_, "DELETE", "/api/v1/tokens/" + vera_).status, 404);
+  const std::string log = As(root_, "GET", "/api/v1/audit").body;
+  EXPECT_EQ(log.find(vera_), std::string::npos) << log;
+  EXPECT_NE(log.find("token.delete"), std::string::npos) << log;
+}
+
 TEST(AuthOffTest, EveryoneIsAnAdminAndThereAreNoUsers) {
   auto store = coord::EmbeddedStore::Open({}).value();
   ApiDeps deps;

@@ -165,6 +165,13 @@ class HttpServer::Impl {
   void Cors(const httplib::Request& in, Response& r) const {
     const std::string origin = in.get_header_value("Origin");
     if (origin.empty() || !OriginAllowed(origin)) return;
+    if (std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) ==
+        options_.cors_origins.end()) {
+      // Allowed by "*" only: any page may read answers, but never with the
+      // caller's cookie (a session's CSRF token would be readable).
+      r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+      return;
+    }
     r.headers.emplace_back("Access-Control-Allow-Origin", origin);
     r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
     r.headers.emplace_back("Vary", "Origin");

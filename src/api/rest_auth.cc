@@ -91,7 +91,11 @@ std::pair<std::string, std::string> ActionOf(const RouteInfo& route) {
 
 std::string ObjectId(const Request& request, const Response& response) {
   std::string id;
-  for (const auto& [name, value] : request.params) id += (id.empty() ? "" : "/") + value;
+  for (const auto& [name, value] : request.params) {
+    // A whole token given as its id is not written down.
+    const std::string shown = value.rfind("fst_", 0) == 0 ? "(a token's text)" : value;
+    id += (id.empty() ? "" : "/") + shown;
+  }
   if (!id.empty() || response.body.empty() || response.status >= 300) return id;
   try {
     const json body = json::parse(response.body);
@@ -135,6 +139,15 @@ Response Answer(const absl::StatusOr<T>& value, F&& to_json, int status = 200) {
 }
 
 std::string CallerName(const Request& r) { return r.caller ? r.caller->user : ""; }
+
+// A string field of a request body: `fallback` when absent, InvalidArgument
+// naming it when it is not a string.
+absl::StatusOr<std::string> StringField(const json& body, const char* name,
+                                        std::string fallback = "") {
+  if (!body.contains(name) || body[name].is_null()) return fallback;
+  if (!body[name].is_string()) return FieldError(name, "must be a string");
+  return body[name].get<std::string>();
+}
 
 }  // namespace
 
@@ -183,7 +196,10 @@ void InstallAuth(Router& router, const ApiDeps& deps) {
     e.ok = response.status < 400;
     // Legacy answers are 200 with code -1 when refused.
     if (e.ok && response.body.rfind("{\"code\":-1", 0) == 0) e.ok = false;
-    e.detail = json{{"method", r.method}, {"path", r.path}, {"status", response.status}}.dump();
+    // The route, not the path: a token pasted where its id belongs is a secret.
+    e.detail =
+        json{{"method", r.method}, {"route", route.pattern}, {"status", response.status}}.dump(
+            -1, ' ', false, json::error_handler_t::replace);
     if (const absl::Status s = audit->Append(e); !s.ok()) {
       spdlog::warn("api: cannot append to the audit log: {}", s.ToString());
     }
@@ -203,8 +219,12 @@ void AddAuthRoutes(Router& router, const ApiDeps& deps) {
     if (authn == nullptr) return off();
     auto body = ParseJsonObject(r.body);
     if (!body.ok()) return ErrorResponse(body.status());
-    const std::string user = body->value("user", "");
-    const std::string password = body->value("password", "");
+    auto user_field = StringField(*body, "user");
+    auto password_field = StringField(*body, "password");
+    if (!user_field.ok()) return ErrorResponse(user_field.status());
+    if (!password_field.ok()) return ErrorResponse(password_field.status());
+    const std::string user = *user_field;
+    const std::string password = *password_field;
     if (user.empty()) return ErrorResponse(FieldError("user", "required"));
     if (password.empty()) return ErrorResponse(FieldError("password", "required"));
     auto session = authn->Login(user, password, r.remote_address);
@@ -284,7 +304,9 @@ void AddAuthRoutes(Router& router, const ApiDeps& deps) {
     if (authn == nullptr) return off();
     auto body = ParseJsonObject(r.body.empty() ? "{}" : r.body);
     if (!body.ok()) return ErrorResponse(body.status());
-    const std::string name = body->value("name", "");
+    auto name_field = StringField(*body, "name");
+    if (!name_field.ok()) return ErrorResponse(name_field.status());
+    const std::string name = *name_field;
     if (name.empty()) return ErrorResponse(FieldError("name", "required: what the token is for"));
     return Answer(
         authn->CreateToken(CallerName(r), name),
@@ -322,10 +344,15 @@ void AddAuthRoutes(Router& router, const ApiDeps& deps) {
     if (authn == nullptr) return off();
     auto body = ParseJsonObject(r.body);
     if (!body.ok()) return ErrorResponse(body.status());
-    auto role = auth::ParseRole(body->value("role", "viewer"));
+    auto role_name = StringField(*body, "role", "viewer");
+    auto name = StringField(*body, "name");
+    auto password = StringField(*body, "password");
+    for (const auto* field : {&role_name, &name, &password}) {
+      if (!field->ok()) return ErrorResponse(field->status());
+    }
+    auto role = auth::ParseRole(*role_name);
     if (!role.ok()) return ErrorResponse(FieldError("role", std::string(role.status().message())));
-    return Answer(authn->CreateUser(body->value("name", ""), body->value("password", ""), *role),
-                  UserJson, 201);
+    return Answer(authn->CreateUser(*name, *password, *role), UserJson, 201);
   });
   router.Add("GET", "/api/v1/users/{name}", Access::kAdmin, [=](Request& r) {
     if (authn == nullptr) return off();

@@ -117,7 +117,14 @@ Response Router::Dispatch(Request& request) const {
         response = ErrorResponse(absl::InternalError("internal error (logged on the server)"));
       }
     }
-    if (observer_) observer_(request, route.info, response);
+    if (observer_) {
+      try {
+        observer_(request, route.info, response);
+      } catch (const std::exception& e) {
+        // The answer stands; only its record is missing.
+        spdlog::error("api: observing {} {}: {}", request.method, request.path, e.what());
+      }
+    }
     return response;
   }
   if (!allowed.empty()) {

@@ -88,6 +88,18 @@ TEST(RouterTest, AThrowingHandlerIsA500NotACrash) {
   EXPECT_EQ(out.body.find("secret"), std::string::npos);
 }
 
+TEST(RouterTest, AThrowingObserverLeavesTheAnswerAlone) {
+  Router router;
+  router.Add("POST", "/a", Access::kViewer, [](Request&) { return JsonResponse({{"ok", 1}}); });
+  router.SetObserver([](const Request&, const RouteInfo&, const Response&) {
+    throw std::runtime_error("audit down");
+  });
+  Request r = Make("POST", "/a");
+  const Response out = router.Dispatch(r);
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(Body(out)["ok"], 1);
+}
+
 TEST(ErrorsTest, CodesMapToStatusesAndFieldsAreNamed) {
   const Response r = ErrorResponse(FieldError("cron", "field 3 (hour): 25 is out of range"));
   EXPECT_EQ(r.status, 400);
