@@ -40,8 +40,7 @@ std::vector<std::string> SplitPath(const std::string& path) {
   while (start <= path.size()) {
     size_t end = path.find('/', start);
     if (end == std::string::npos) end = path.size();
-    if (end > start)
-      out.push_back(PercentDecode(std::string_view(path).substr(start, end - start)));
+    if (end > start) out.push_back(path.substr(start, end - start));
     start = end + 1;
   }
   return out;
@@ -99,9 +98,11 @@ Response Router::Dispatch(Request& request) const {
   const std::vector<std::string> path = SplitPath(request.path);
   std::set<std::string> allowed;
   std::map<std::string, std::string> params;
+  // HEAD is GET without the body (the server library drops it).
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
   for (const Route& route : routes_) {
     if (!Match(route, path, &params)) continue;
-    if (route.info.method != request.method) {
+    if (route.info.method != method) {
       allowed.insert(route.info.method);
       continue;
     }

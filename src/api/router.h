@@ -1,4 +1,4 @@
-// Routes: a method and a path pattern ("/api/v1/jobs/{id}", "{name}" takes
+// Routes: a method (HEAD matches GET) and a path pattern ("/api/v1/jobs/{id}", "{name}" takes
 // one segment, "{name...}" the rest of the path), who may call it, and the
 // handler. Dispatch finds the route, fills Request::params, asks the
 // authorizer, and calls the handler:
@@ -57,7 +57,8 @@ class Router {
   Observer observer_;
 };
 
-// "/a/b/" -> {"a", "b"}; segments are percent-decoded.
+// "/a/b/" -> {"a", "b"}. The path is decoded already (the server library
+// decodes it once; decoding again would read "%2541" as "A").
 std::vector<std::string> SplitPath(const std::string& path);
 std::string PercentDecode(std::string_view text);
 
