@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/router.h"
@@ -17,6 +18,8 @@
 #include "scheduler/node.h"
 
 namespace forest::api {
+
+class Catalog;
 
 // What the handlers use; every pointer must outlive the routes.
 struct ApiDeps {
@@ -35,6 +38,10 @@ struct ApiDeps {
   history::AuditLog* audit = nullptr;
   // Session cookies carry Secure (the API is served over HTTPS).
   bool secure_cookies = false;
+  // The jobs and groups (catalog.h), shared by the REST and the legacy
+  // routes so a list after a write through either sees it. AddRoutes makes
+  // one when null; the Add*Routes below each make their own when null.
+  std::shared_ptr<Catalog> catalog;
 };
 
 void AddRoutes(Router& router, const ApiDeps& deps);

@@ -179,6 +179,29 @@ TEST_F(AuthRoutesTest, WrongTypesAre400AndTokenTextsStayOutOfTheAuditLog) {
   EXPECT_NE(log.find("token.delete"), std::string::npos) << log;
 }
 
+// Regression: the original's list endpoints are POST, so the original UI's
+// reads needed a CSRF token from a browser session and filled the audit log.
+TEST_F(AuthRoutesTest, LegacyListsAreReadsWithoutCsrfAndNotAudited) {
+  const Response login =
+      Call("POST", "/api/v1/login", R"({"user":"vera","password":"vera-password"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string cookie;
+  for (const auto& [name, value] : login.headers) {
+    if (name == "Set-Cookie") cookie = value.substr(0, value.find(';'));
+  }
+  for (const std::string path : {"/job/list", "/group/list", "/node/list", "/plan/list",
+                                 "/client/list", "/snapshot/list", "/execute/snapshot/list"}) {
+    const std::string body = path == "/client/list" ? R"({"group":"g"})" : "{}";
+    EXPECT_EQ(Call("POST", path, body, {{"cookie", cookie}}).status, 200) << path;
+  }
+  // Writes still need it (and a viewer may not do them anyway).
+  EXPECT_EQ(Call("POST", "/group/add", Group("g3"), {{"cookie", cookie}}).status, 403);
+  const std::string log = As(root_, "GET", "/api/v1/audit").body;
+  EXPECT_EQ(log.find("/job/list"), std::string::npos) << log;
+  EXPECT_EQ(log.find("/execute/snapshot/list"), std::string::npos) << log;
+  EXPECT_NE(log.find("/group/add"), std::string::npos) << log;
+}
+
 TEST(AuthOffTest, EveryoneIsAnAdminAndThereAreNoUsers) {
   auto store = coord::EmbeddedStore::Open({}).value();
   ApiDeps deps;

@@ -126,4 +126,9 @@ class Catalog {
   std::atomic<coord::Revision> last_write_{0};
 };
 
+struct ApiDeps;
+// The catalog the routes share: with a job view on deps.store (lists without
+// a store read), or without one when the store cannot be watched now.
+std::shared_ptr<Catalog> MakeCatalog(const ApiDeps& deps);
+
 }  // namespace forest::api

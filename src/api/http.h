@@ -30,8 +30,10 @@ struct Request {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string remote_address;
-  // Filled by the router: the pattern's {name} segments, and the caller.
+  // Filled by the router: the pattern's {name} segments, whether the route
+  // may change state (RouteInfo::reads_only), and the caller.
   std::map<std::string, std::string> params;
+  bool changes_state = true;
   std::optional<Caller> caller;
 
   // The last value of a query parameter, or nullopt.

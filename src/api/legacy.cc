@@ -778,7 +778,7 @@ Response ListExecutions(history::HistoryStore* history, const Request& r) {
 }  // namespace
 
 void AddLegacyRoutes(Router& router, const ApiDeps& deps) {
-  auto catalog = std::make_shared<Catalog>(*deps.store, *deps.clock);
+  std::shared_ptr<Catalog> catalog = deps.catalog ? deps.catalog : MakeCatalog(deps);
   coord::Store* store = deps.store;
   Clock* clock = deps.clock;
   history::HistoryStore* history = deps.history;
@@ -789,26 +789,26 @@ void AddLegacyRoutes(Router& router, const ApiDeps& deps) {
              [catalog, store](Request& r) { return EditJob(*catalog, *store, r); });
   router.Add("POST", "/job/delete", Access::kOperator,
              [catalog](Request& r) { return DeleteJob(*catalog, r); });
-  router.Add("POST", "/job/list", Access::kViewer,
+  router.AddReader("POST", "/job/list", Access::kViewer,
              [catalog](Request&) { return ListJobs(*catalog); });
   router.Add("POST", "/job/execute", Access::kOperator, [catalog, store, clock](Request& r) {
     return ExecuteJob(*catalog, *store, *clock, r);
   });
   router.Add("POST", "/group/add", Access::kOperator,
              [catalog](Request& r) { return AddGroup(*catalog, r); });
-  router.Add("POST", "/group/list", Access::kViewer,
+  router.AddReader("POST", "/group/list", Access::kViewer,
              [catalog](Request&) { return ListGroups(*catalog); });
-  router.Add("POST", "/node/list", Access::kViewer,
+  router.AddReader("POST", "/node/list", Access::kViewer,
              [store](Request&) { return ListNodes(*store); });
-  router.Add("POST", "/plan/list", Access::kViewer,
+  router.AddReader("POST", "/plan/list", Access::kViewer,
              [catalog, store, clock](Request&) { return ListPlans(*catalog, *store, *clock); });
-  router.Add("POST", "/client/list", Access::kViewer,
+  router.AddReader("POST", "/client/list", Access::kViewer,
              [store](Request& r) { return ListClients(*store, r); });
-  router.Add("POST", "/snapshot/list", Access::kViewer,
+  router.AddReader("POST", "/snapshot/list", Access::kViewer,
              [store](Request& r) { return ListSnapshots(*store, r); });
   router.Add("POST", "/snapshot/delete", Access::kOperator,
              [store](Request& r) { return DeleteSnapshot(*store, r); });
-  router.Add("POST", "/execute/snapshot/list", Access::kViewer,
+  router.AddReader("POST", "/execute/snapshot/list", Access::kViewer,
              [history](Request& r) { return ListExecutions(history, r); });
 }
 

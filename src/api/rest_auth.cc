@@ -52,8 +52,6 @@ std::string CookieValue(const std::string& header, std::string_view name) {
   return "";
 }
 
-bool ChangesState(const std::string& method) { return method != "GET" && method != "HEAD"; }
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -169,7 +167,7 @@ void InstallAuth(Router& router, const ApiDeps& deps) {
     } else if (!cookie.empty()) {
       principal = authn->VerifySession(cookie);
       browser = true;
-      if (principal.ok() && ChangesState(r.method)) {
+      if (principal.ok() && r.changes_state) {
         RETURN_IF_ERROR(authn->CheckCsrf(cookie, r.Header("x-csrf-token")));
       }
     }
@@ -186,7 +184,7 @@ void InstallAuth(Router& router, const ApiDeps& deps) {
   if (audit == nullptr) return;
   router.SetObserver([audit](const Request& r, const RouteInfo& route, const Response& response) {
     // Reads are not audited; logins are, by their own handler.
-    if (!ChangesState(r.method) || route.pattern == "/api/v1/login") return;
+    if (route.reads_only || route.pattern == "/api/v1/login") return;
     if (response.status == 401 && !r.caller) return;  // anonymous noise
     history::AuditEntry e;
     std::tie(e.object_type, e.action) = ActionOf(route);

@@ -63,8 +63,12 @@ absl::StatusOr<JobFilter> Filter(const Request& r) {
 
 }  // namespace
 
+std::shared_ptr<Catalog> MakeCatalog(const ApiDeps& deps) {
+  return std::make_shared<Catalog>(*deps.store, *deps.clock, JobView::Start(*deps.store));
+}
+
 void AddCatalogRoutes(Router& router, const ApiDeps& deps) {
-  auto catalog = std::make_shared<Catalog>(*deps.store, *deps.clock, JobView::Start(*deps.store));
+  std::shared_ptr<Catalog> catalog = deps.catalog ? deps.catalog : MakeCatalog(deps);
   coord::Store* store = deps.store;
   Clock* clock = deps.clock;
 

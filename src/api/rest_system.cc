@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/catalog.h"
 #include "api/errors.h"
 #include "coord/election.h"
 
@@ -36,7 +37,9 @@ void AddSystemRoutes(Router& router, const ApiDeps& deps) {
   });
 }
 
-void AddRoutes(Router& router, const ApiDeps& deps) {
+void AddRoutes(Router& router, const ApiDeps& given) {
+  ApiDeps deps = given;
+  if (deps.catalog == nullptr) deps.catalog = MakeCatalog(deps);
   AddSystemRoutes(router, deps);
   AddCatalogRoutes(router, deps);
   AddClusterRoutes(router, deps);

@@ -225,10 +225,17 @@ absl::StatusOr<Session> Authenticator::Impl::Login(std::string_view user, std::s
   // Bounded keys for the limiter, whatever a client sends.
   const std::string_view limit_user = user.substr(0, 128);
   const std::string_view limit_address = client_address.substr(0, 128);
-  RETURN_IF_ERROR(limiter_.Check(limit_user, limit_address));
+  // Counted as a failure from here on, so guesses sent together are counted
+  // together; a success takes it back.
+  RETURN_IF_ERROR(limiter_.Admit(limit_user, limit_address));
   std::optional<UserRecord> found;
   if (ValidateUserName(user).ok()) {
-    ASSIGN_OR_RETURN(found, ReadUser(user));
+    absl::StatusOr<std::optional<UserRecord>> read = ReadUser(user);
+    if (!read.ok()) {
+      limiter_.Withdraw(limit_user, limit_address);
+      return read.status();
+    }
+    found = *std::move(read);
   }
   bool ok = false;
   if (found) {
@@ -236,10 +243,7 @@ absl::StatusOr<Session> Authenticator::Impl::Login(std::string_view user, std::s
   } else {
     (void)internal::VerifyPassword(DummyHash(), password);
   }
-  if (!ok) {
-    limiter_.RecordFailure(limit_user, limit_address);
-    return absl::UnauthenticatedError(kBadLogin);
-  }
+  if (!ok) return absl::UnauthenticatedError(kBadLogin);
   limiter_.RecordSuccess(limit_user, limit_address);
   return Issue(*found);
 }

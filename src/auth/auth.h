@@ -136,8 +136,10 @@ struct AdminBootstrap {
 struct AuthOptions {
   // How long a session lasts from login (no sliding renewal). Positive.
   std::chrono::seconds session_ttl = std::chrono::hours(12);
-  // A user name, or a client address, with this many failed logins within
-  // the window is refused until the oldest of them leaves it. Positive.
+  // A user with this many failed logins from one address within the window
+  // is refused there until the oldest of them leaves it; an address gets 4
+  // times as many whatever the users, a user 10 times as many from all
+  // addresses together (login_limiter.h). Positive.
   int max_login_failures = 5;
   std::chrono::seconds login_failure_window = std::chrono::minutes(5);
 };

@@ -182,23 +182,36 @@ TEST_F(AuthTest, UnknownUserWrongPasswordAndDisabledUserGetOneMessage) {
   }
 }
 
-TEST_F(AuthTest, FailedLoginsAreLimitedPerUserAndReleasedAfterTheWindow) {
+TEST_F(AuthTest, FailedLoginsAreLimitedPerUserAndAddressAndReleasedAfterTheWindow) {
   AddUser("alice", Role::kViewer);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(auth_->Login("alice", "wrong-pass", "10.0.0." + std::to_string(i)).status().code(),
+    EXPECT_EQ(auth_->Login("alice", "wrong-pass", "10.0.0.1").status().code(),
               absl::StatusCode::kUnauthenticated);
   }
-  // Even the right password, from a fresh address, waits.
-  const absl::Status limited = auth_->Login("alice", "password1", "10.0.0.9").status();
+  // Even the right password waits, from that address.
+  const absl::Status limited = auth_->Login("alice", "password1", "10.0.0.1").status();
   EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(limited.message(), "too many failed logins; try again in 300 seconds");
-  clock_.Advance(minutes(5));
+  // Regression: anyone could lock a user out with five bad logins.
   LoginOrDie("alice", "password1", "10.0.0.9");
+  clock_.Advance(minutes(5));
+  LoginOrDie("alice", "password1", "10.0.0.1");
+}
+
+TEST_F(AuthTest, FailedLoginsAreLimitedPerUserAcrossAddresses) {
+  AddUser("alice", Role::kViewer);
+  for (int i = 0; i < 50; ++i) {
+    (void)auth_->Login("alice", "wrong-pass", "10.0.1." + std::to_string(i));
+  }
+  EXPECT_EQ(auth_->Login("alice", "password1", "10.0.2.1").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  clock_.Advance(minutes(5));
+  LoginOrDie("alice", "password1", "10.0.2.1");
 }
 
 TEST_F(AuthTest, FailedLoginsAreLimitedPerAddress) {
   AddUser("alice", Role::kViewer);
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 20; ++i) {
     (void)auth_->Login("user" + std::to_string(i), "password1", "192.0.2.7");
   }
   EXPECT_EQ(auth_->Login("alice", "password1", "192.0.2.7").status().code(),
