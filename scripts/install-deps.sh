@@ -18,7 +18,13 @@ packages=(
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client  # history DB tests (label db)
   python3 python3-croniter             # differential oracle for 5-field cron
   libquartz2-java default-jdk-headless # differential oracle for the quartz dialect
+  chromium                             # the web UI's end-to-end test (label browser)
 )
+# The web UI's build (web/, npm): the machine's Node.js when it has one
+# (Vite needs 20.19 or later: scripts/web-build.sh checks), else Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

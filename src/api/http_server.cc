@@ -47,10 +47,27 @@ std::string Lower(std::string s) {
   return s;
 }
 
-void Fill(const Response& from, httplib::Response& to) {
+void Fill(Response& from, httplib::Response& to) {
   to.status = from.status;
-  for (const auto& [name, value] : from.headers) to.set_header(name, value);
-  if (!from.content_type.empty()) to.set_content(from.body, from.content_type.c_str());
+  bool encoded = false;
+  for (const auto& [name, value] : from.headers) {
+    to.set_header(name, value);
+    if (Lower(name) == "content-encoding") encoded = true;
+  }
+  if (from.content_type.empty()) return;
+  if (!encoded) {
+    to.set_content(std::move(from.body), from.content_type.c_str());
+    return;
+  }
+  // Encoded already (the UI's gzip files): the library compresses bodies it
+  // is given whole a second time, but never one it is given by a provider
+  // of known length.
+  auto body = std::make_shared<const std::string>(std::move(from.body));
+  to.set_content_provider(body->size(), from.content_type.c_str(),
+                          [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                            sink.write(body->data() + offset, length);
+                            return true;
+                          });
 }
 
 }  // namespace

@@ -56,13 +56,20 @@ Router::Router() {
 void Router::Add(std::string method, std::string pattern, Access access, Handler handler) {
   Route r;
   r.segments = SplitPath(pattern);
-  r.info = {std::move(method), std::move(pattern), access};
+  const bool get = method == "GET";
+  r.info = {std::move(method), std::move(pattern), access, get};
   r.handler = std::move(handler);
   routes_.push_back(std::move(r));
 }
 
+void Router::AddReader(std::string method, std::string pattern, Access access, Handler handler) {
+  Add(std::move(method), std::move(pattern), access, std::move(handler));
+  routes_.back().info.reads_only = true;
+}
+
 void Router::SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
 void Router::SetObserver(Observer observer) { observer_ = std::move(observer); }
+void Router::SetFallback(Handler fallback) { fallback_ = std::move(fallback); }
 
 std::vector<RouteInfo> Router::routes() const {
   std::vector<RouteInfo> out;
@@ -107,6 +114,7 @@ Response Router::Dispatch(Request& request) const {
       continue;
     }
     request.params = params;
+    request.changes_state = !route.info.reads_only;
     Response response;
     if (const absl::Status s = authorizer_(request, route.info.access); !s.ok()) {
       response = ErrorResponse(s);
@@ -136,6 +144,14 @@ Response Router::Dispatch(Request& request) const {
     for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
     r.headers.emplace_back("Allow", allow);
     return r;
+  }
+  if (fallback_ && method == "GET") {
+    try {
+      return fallback_(request);
+    } catch (const std::exception& e) {
+      spdlog::error("api: {} {}: {}", request.method, request.path, e.what());
+      return ErrorResponse(absl::InternalError("internal error (logged on the server)"));
+    }
   }
   return ErrorResponse(absl::NotFoundError("no route for " + request.path));
 }

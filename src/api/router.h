@@ -28,6 +28,9 @@ struct RouteInfo {
   std::string method;
   std::string pattern;
   Access access;
+  // A route that changes nothing whatever its method: GET ones, and the
+  // original's POST list endpoints (no CSRF token needed, not audited).
+  bool reads_only = false;
 };
 
 // Told of every request that reached a handler (the audit log), after it.
@@ -38,9 +41,14 @@ class Router {
  public:
   Router();
   void Add(std::string method, std::string pattern, Access access, Handler handler);
+  // A route whose method is not GET but that only reads (RouteInfo::reads_only).
+  void AddReader(std::string method, std::string pattern, Access access, Handler handler);
   void SetAuthorizer(Authorizer authorizer);
   // Also told of requests the authorizer refused (with its answer).
   void SetObserver(Observer observer);
+  // GET and HEAD requests whose path no route matches go here instead of
+  // getting 404 (the web UI's files): public, neither authorized nor observed.
+  void SetFallback(Handler fallback);
   Response Dispatch(Request& request) const;
   std::vector<RouteInfo> routes() const;
 
@@ -55,6 +63,7 @@ class Router {
   std::vector<Route> routes_;
   Authorizer authorizer_;
   Observer observer_;
+  Handler fallback_;
 };
 
 // "/a/b/" -> {"a", "b"}. The path is decoded already (the server library

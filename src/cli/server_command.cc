@@ -19,6 +19,7 @@
 #include "common/strings.h"
 #include "history/history.h"
 #include "server/server.h"
+#include "web/web.h"
 
 namespace forest::cli {
 namespace {
@@ -36,6 +37,7 @@ struct ServerArgs {
   std::string tls_cert;
   std::string tls_key;
   std::string cors_origins;
+  std::string web_dir;
   int64_t max_body_bytes = 1 << 20;
   std::string auth = "on";
   std::string admin_password;
@@ -102,6 +104,12 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
     }
     o.cors_origins.emplace_back(origin);
   }
+  if (!args.web_dir.empty()) {
+    if (auto dir = web::DirectoryWebFiles(args.web_dir); !dir.ok()) {
+      return fail("--web-dir", dir.status());
+    }
+  }
+  o.web_dir = args.web_dir;
   if (args.max_body_bytes < 1024 || args.max_body_bytes > (int64_t{1} << 30)) {
     return fail("--max-body-bytes", absl::InvalidArgumentError("must be within 1024..1073741824"));
   }
@@ -168,6 +176,9 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   add("--tls-key", args->tls_key, "TLS_KEY", "the certificate's private key (PEM)");
   add("--cors-origins", args->cors_origins, "CORS_ORIGINS",
       "comma-separated origins whose pages may call the API (none by default)");
+  add("--web-dir", args->web_dir, "WEB_DIR",
+      "serve the web UI from this directory (a `vite build` output) instead of the copy built "
+      "into the binary: for UI development");
   add("--auth", args->auth, "AUTH",
       "on: the API needs a login or an API token; off: anyone reaching it is an admin (a "
       "trusted network only; warned at start and hourly)");

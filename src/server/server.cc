@@ -183,6 +183,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       }
     }
   }
+  std::unique_ptr<web::WebFiles> web_files;
+  if (options.web_dir.empty()) {
+    web_files = web::EmbeddedWebFiles();
+    if (!web_files->HasIndex()) {
+      spdlog::warn("server: this binary has no web UI built in (FOREST_WEB=OFF); --web-dir "
+                   "serves one");
+    }
+  } else {
+    auto dir = web::DirectoryWebFiles(options.web_dir);
+    if (!dir.ok()) {
+      return absl::InvalidArgumentError("--web-dir: " + std::string(dir.status().message()));
+    }
+    web_files = *std::move(dir);
+  }
   if (options.node_id.empty()) {
     ASSIGN_OR_RETURN(options.node_id, DefaultNodeId());
   }
@@ -263,7 +277,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
 
   // The API last: it answers about the parts above.
+  parts.web = std::move(web_files);
   parts.router = std::make_unique<api::Router>();
+  parts.router->SetFallback(web::WebHandler(*parts.web));
   api::ApiDeps deps;
   deps.store = parts.store.get();
   deps.history = parts.history.get();

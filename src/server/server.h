@@ -32,6 +32,7 @@
 #include "history/history.h"
 #include "history/retention.h"
 #include "scheduler/node.h"
+#include "web/web.h"
 #include "worker/worker.h"
 
 namespace forest::server {
@@ -50,6 +51,9 @@ struct ServerOptions {
   std::string tls_key;
   // Origins whose pages may call the API from a browser (CORS); none by default.
   std::vector<std::string> cors_origins;
+  // The web UI's files: empty = the copy built into the binary; else a
+  // directory with index.html (a UI build), read on every request.
+  std::string web_dir;
   // Authentication of the API (auth/auth.h). Off: every caller is an admin,
   // and the server warns at start and every hour.
   bool auth = true;
@@ -121,6 +125,7 @@ class Server {
     std::unique_ptr<auth::Authenticator> auth;  // none with auth off
     std::unique_ptr<history::AuditLog> audit;
     std::unique_ptr<PeriodicWarning> auth_off_warning;
+    std::unique_ptr<web::WebFiles> web;
     std::unique_ptr<api::Router> router;
     std::unique_ptr<api::HttpServer> http;
   };

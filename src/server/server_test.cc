@@ -172,6 +172,62 @@ TEST(ServerTest, ServesHttpsAndCorsOnlyForListedOrigins) {
   EXPECT_EQ(Server::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// An origin allowed only by "*" may read answers, but never with the
+// caller's cookie: a plain "*", no credentials.
+TEST(ServerTest, CorsWildcardNeverGrantsCredentials) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  o.auth = false;
+  o.cors_origins = {"https://ops.example.com", "*"};
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client http("127.0.0.1", (*server)->http_port());
+  auto listed = http.Get("/healthz", {{"Origin", "https://ops.example.com"}});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->get_header_value("Access-Control-Allow-Origin"), "https://ops.example.com");
+  EXPECT_EQ(listed->get_header_value("Access-Control-Allow-Credentials"), "true");
+  auto any = http.Get("/healthz", {{"Origin", "https://other.example.com"}});
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->get_header_value("Access-Control-Allow-Origin"), "*");
+  EXPECT_FALSE(any->has_header("Access-Control-Allow-Credentials"));
+  (*server)->Stop();
+}
+
+// --web-dir serves a UI build as a single-page app beside the API; a
+// directory without index.html is refused before anything starts.
+TEST(ServerTest, ServesTheUiOfWebDirBesideTheApi) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  o.web_dir = FOREST_WEB_TESTDATA;
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client http("127.0.0.1", (*server)->http_port());
+  auto page = http.Get("/jobs/123");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("test ui"), std::string::npos) << page->body;
+  auto script = http.Get("/assets/app-1a2b3c.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  auto api = http.Get("/api/v1/jobs");  // the API keeps its authentication
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 401);
+  (*server)->Stop();
+  server->reset();
+
+  o.web_dir = dir.path();  // no index.html
+  const absl::Status refused = Server::Start(o).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("--web-dir"), std::string::npos) << refused;
+}
+
 // Executions older than --history-retention-days leave the history at start
 // (and every interval after); younger ones stay.
 TEST(ServerTest, KeepsTheHistoryToItsRetention) {
