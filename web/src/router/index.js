@@ -1,0 +1,68 @@
+// Routes: every page is its own chunk, loaded when first visited. Pages
+// live inside AppLayout (menu, header) except the login page.
+import { createRouter, createWebHistory } from 'vue-router'
+import { api } from '../api/index.js'
+import { ensureSession, forgetSession, hasRole, isLoggedIn } from '../composables/session.js'
+import AppLayout from '../components/AppLayout.vue'
+
+export const routes = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('../views/LoginView.vue'),
+    meta: { public: true, title: 'nav.login' },
+  },
+  {
+    path: '/',
+    component: AppLayout,
+    children: [
+      { path: '', redirect: { name: 'dashboard' } },
+      { path: 'dashboard', name: 'dashboard', component: () => import('../views/DashboardView.vue'), meta: { title: 'nav.dashboard' } },
+      { path: 'jobs', name: 'jobs', component: () => import('../views/JobsView.vue'), meta: { title: 'nav.jobs' } },
+      { path: 'jobs/:id', name: 'job', component: () => import('../views/JobDetailView.vue'), meta: { title: 'nav.jobDetail', menu: 'jobs' } },
+      { path: 'groups', name: 'groups', component: () => import('../views/GroupsView.vue'), meta: { title: 'nav.groups' } },
+      { path: 'workers', name: 'workers', component: () => import('../views/WorkersView.vue'), meta: { title: 'nav.workers' } },
+      { path: 'nodes', name: 'nodes', component: () => import('../views/NodesView.vue'), meta: { title: 'nav.nodes' } },
+      { path: 'plans', name: 'plans', component: () => import('../views/PlansView.vue'), meta: { title: 'nav.plans' } },
+      { path: 'snapshots', name: 'snapshots', component: () => import('../views/SnapshotsView.vue'), meta: { title: 'nav.snapshots' } },
+      { path: 'executions', name: 'executions', component: () => import('../views/ExecutionsView.vue'), meta: { title: 'nav.executions' } },
+      { path: 'audit', name: 'audit', component: () => import('../views/AuditView.vue'), meta: { title: 'nav.audit', role: 'admin' } },
+      { path: 'users', name: 'users', component: () => import('../views/UsersView.vue'), meta: { title: 'nav.users', role: 'admin' } },
+      { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { title: 'nav.notFound' } },
+    ],
+  },
+]
+
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes,
+})
+
+router.beforeEach(async (to) => {
+  await ensureSession()
+  if (to.meta.public) {
+    if (to.name === 'login' && isLoggedIn()) return safeRedirect(to.query.redirect)
+    return true
+  }
+  if (!isLoggedIn()) {
+    return { name: 'login', query: to.fullPath && to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+  }
+  if (to.meta.role && !hasRole(to.meta.role)) return { name: 'dashboard' }
+  return true
+})
+
+// Only paths of this app: never an absolute URL from the query.
+export function safeRedirect(target) {
+  const path = typeof target === 'string' ? target : ''
+  if (path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/login')) return path
+  return { name: 'dashboard' }
+}
+
+// A 401 from any request: the session has ended; log in again and come back.
+api.setUnauthorizedHandler(() => {
+  forgetSession()
+  const current = router.currentRoute.value
+  if (current.name !== 'login') {
+    router.replace({ name: 'login', query: { redirect: current.fullPath } })
+  }
+})

@@ -1,0 +1,150 @@
+// The job form's state and the API's job document (src/model/job.h), both
+// ways. The document a job was loaded from is kept in the form, so fields
+// this UI does not know (the server keeps them: "unknown fields are kept")
+// and those it does not edit (version, createdAt, ...) go back unchanged.
+
+export const ROUTINGS = ['random', 'round_robin', 'least_busy', 'consistent_hash', 'broadcast', 'shard']
+export const CONCURRENCIES = ['allow', 'forbid', 'replace']
+export const MISFIRES = ['fire_once', 'fire_all', 'skip']
+export const DIALECTS = ['forest', 'quartz']
+
+export const JOB_DEFAULTS = Object.freeze({
+  status: 1,
+  timezone: '',
+  cronDialect: 'forest',
+  routing: 'random',
+  timeoutSeconds: 0,
+  retry: Object.freeze({ maxAttempts: 1, backoffSeconds: 0, factor: 1 }),
+  concurrency: 'allow',
+  misfire: 'fire_once',
+})
+
+// The form's field for each field the server may name in an error.
+export const FIELD_OF_ERROR = {
+  name: 'name',
+  group: 'group',
+  cron: 'cron',
+  target: 'target',
+  params: 'params',
+  status: 'status',
+  timezone: 'timezone',
+  cronDialect: 'cronDialect',
+  routing: 'routing',
+  timeoutSeconds: 'timeoutSeconds',
+  'retry.maxAttempts': 'retryMaxAttempts',
+  'retry.backoffSeconds': 'retryBackoffSeconds',
+  'retry.factor': 'retryFactor',
+  retry: 'retryMaxAttempts',
+  concurrency: 'concurrency',
+  misfire: 'misfire',
+  startAt: 'startAt',
+  endAt: 'endAt',
+  tags: 'tags',
+  owner: 'owner',
+  description: 'description',
+  remark: 'remark',
+  mobile: 'mobile',
+}
+
+const str = (v) => (v === undefined || v === null ? '' : String(v))
+const num = (v, fallback) => (v === undefined || v === null || v === '' || Number.isNaN(Number(v)) ? fallback : Number(v))
+
+// The form state of a job document (a new job when `doc` is empty).
+export function jobToForm(doc = {}) {
+  const source = doc && typeof doc === 'object' ? doc : {}
+  const retry = source.retry && typeof source.retry === 'object' ? source.retry : {}
+  return {
+    original: structuredCloneSafe(source),
+    id: str(source.id),
+    name: str(source.name),
+    group: str(source.group),
+    cron: str(source.cron),
+    target: str(source.target),
+    params: str(source.params),
+    status: num(source.status, JOB_DEFAULTS.status),
+    timezone: str(source.timezone),
+    cronDialect: str(source.cronDialect) || JOB_DEFAULTS.cronDialect,
+    routing: str(source.routing) || JOB_DEFAULTS.routing,
+    timeoutSeconds: num(source.timeoutSeconds, JOB_DEFAULTS.timeoutSeconds),
+    retryMaxAttempts: num(retry.maxAttempts, JOB_DEFAULTS.retry.maxAttempts),
+    retryBackoffSeconds: num(retry.backoffSeconds, JOB_DEFAULTS.retry.backoffSeconds),
+    retryFactor: num(retry.factor, JOB_DEFAULTS.retry.factor),
+    concurrency: str(source.concurrency) || JOB_DEFAULTS.concurrency,
+    misfire: str(source.misfire) || JOB_DEFAULTS.misfire,
+    startAt: str(source.startAt),
+    endAt: str(source.endAt),
+    tags: Array.isArray(source.tags) ? source.tags.map(String) : [],
+    owner: str(source.owner),
+    description: str(source.description),
+    remark: str(source.remark),
+    mobile: str(source.mobile),
+  }
+}
+
+// A time the picker gave (Date, or text with any offset) as the server
+// writes it (RFC 3339 UTC with milliseconds); '' stays ''.
+export function normalizeTime(value) {
+  if (!value) return ''
+  const d = value instanceof Date ? value : new Date(value)
+  return Number.isNaN(d.getTime()) ? String(value) : d.toISOString()
+}
+
+// The job document to send: the original document with the form's fields
+// laid over it. Optional times that are empty are left out.
+export function formToJob(form) {
+  const doc = structuredCloneSafe(form.original || {})
+  const set = (key, value) => {
+    doc[key] = value
+  }
+  if (str(form.id).trim()) set('id', str(form.id).trim())
+  set('name', str(form.name).trim())
+  set('group', str(form.group).trim())
+  set('cron', str(form.cron).trim())
+  set('target', str(form.target))
+  set('params', str(form.params))
+  set('status', Number(form.status) === 2 ? 2 : 1)
+  set('timezone', str(form.timezone).trim())
+  set('cronDialect', form.cronDialect)
+  set('routing', form.routing)
+  set('timeoutSeconds', num(form.timeoutSeconds, 0))
+  const retry = doc.retry && typeof doc.retry === 'object' && !Array.isArray(doc.retry) ? doc.retry : {}
+  doc.retry = {
+    ...retry,
+    maxAttempts: num(form.retryMaxAttempts, 1),
+    backoffSeconds: num(form.retryBackoffSeconds, 0),
+    factor: num(form.retryFactor, 1),
+  }
+  set('concurrency', form.concurrency)
+  set('misfire', form.misfire)
+  for (const key of ['startAt', 'endAt']) {
+    const value = form[key]
+    if (!value) delete doc[key]
+    else doc[key] = value === (form.original || {})[key] ? value : normalizeTime(value)
+  }
+  set('tags', (form.tags || []).map((tag) => String(tag).trim()).filter(Boolean))
+  set('owner', str(form.owner))
+  set('description', str(form.description))
+  set('remark', str(form.remark))
+  set('mobile', str(form.mobile))
+  return doc
+}
+
+// Whether the advanced sections hold anything but the defaults (to open them).
+export function advancedInUse(form) {
+  return {
+    schedule:
+      Boolean(form.timezone || form.startAt || form.endAt) ||
+      form.cronDialect !== JOB_DEFAULTS.cronDialect ||
+      form.misfire !== JOB_DEFAULTS.misfire,
+    execution:
+      form.routing !== JOB_DEFAULTS.routing ||
+      Number(form.timeoutSeconds) !== 0 ||
+      Number(form.retryMaxAttempts) !== 1 ||
+      form.concurrency !== JOB_DEFAULTS.concurrency,
+    about: Boolean((form.tags || []).length || form.owner || form.description || form.remark || form.mobile),
+  }
+}
+
+function structuredCloneSafe(value) {
+  return JSON.parse(JSON.stringify(value ?? {}))
+}

@@ -1,0 +1,123 @@
+// The job form's state <-> the API's job document.
+import { describe, expect, it } from 'vitest'
+import { FIELD_OF_ERROR, advancedInUse, formToJob, jobToForm, normalizeTime } from '../src/utils/job-form.js'
+
+// A job as GET /api/v1/jobs/{id} answers it (src/model/job.cc, Job::ToJson),
+// with fields of a newer server this UI does not know.
+const STORED = {
+  id: '20261124093000123456',
+  name: 'nightly report',
+  group: 'trade',
+  cron: '0 0 2 * * ?',
+  status: 1,
+  target: 'sh: /opt/jobs/report --day 1',
+  params: '{"day":1}',
+  mobile: '13800000000',
+  remark: 'finance',
+  version: 7,
+  timezone: 'Asia/Shanghai',
+  cronDialect: 'quartz',
+  routing: 'least_busy',
+  timeoutSeconds: 600,
+  retry: { maxAttempts: 3, backoffSeconds: 30, factor: 2, jitter: 0.1 },
+  concurrency: 'forbid',
+  misfire: 'skip',
+  startAt: '2026-01-01T00:00:00.000Z',
+  endAt: '2027-01-01T00:00:00.000Z',
+  description: 'the nightly report',
+  owner: 'ops',
+  tags: ['finance', 'nightly'],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-02-01T00:00:00.000Z',
+  createdBy: 'admin',
+  updatedBy: 'alice',
+  alerting: { channel: 'pager', after: 2 },
+  futureFlag: true,
+}
+
+describe('job form', () => {
+  it('round-trips a stored job unchanged, unknown fields included', () => {
+    expect(formToJob(jobToForm(STORED))).toEqual(STORED)
+  })
+
+  it('does not change the document it was made from', () => {
+    const copy = structuredClone(STORED)
+    const form = jobToForm(copy)
+    form.name = 'changed'
+    form.tags.push('x')
+    formToJob(form)
+    expect(copy).toEqual(STORED)
+  })
+
+  it('lays edits over the stored document', () => {
+    const form = jobToForm(STORED)
+    form.cron = ' 0 0 3 * * ? '
+    form.status = 2
+    form.retryMaxAttempts = 5
+    form.tags = ['a', ' b ', '']
+    const doc = formToJob(form)
+    expect(doc.cron).toBe('0 0 3 * * ?')
+    expect(doc.status).toBe(2)
+    expect(doc.retry).toEqual({ maxAttempts: 5, backoffSeconds: 30, factor: 2, jitter: 0.1 })
+    expect(doc.tags).toEqual(['a', 'b'])
+    expect(doc.version).toBe(7)
+    expect(doc.alerting).toEqual({ channel: 'pager', after: 2 })
+  })
+
+  it('fills a new job with the defaults and leaves out empty optional times', () => {
+    const form = jobToForm({})
+    expect(form).toMatchObject({ status: 1, cronDialect: 'forest', routing: 'random', retryMaxAttempts: 1, retryFactor: 1 })
+    Object.assign(form, { name: 'n', group: 'local', cron: '*/2 * * * * ?', target: 'echo hello' })
+    const doc = formToJob(form)
+    expect(doc).toEqual({
+      name: 'n',
+      group: 'local',
+      cron: '*/2 * * * * ?',
+      target: 'echo hello',
+      params: '',
+      status: 1,
+      timezone: '',
+      cronDialect: 'forest',
+      routing: 'random',
+      timeoutSeconds: 0,
+      retry: { maxAttempts: 1, backoffSeconds: 0, factor: 1 },
+      concurrency: 'allow',
+      misfire: 'fire_once',
+      tags: [],
+      owner: '',
+      description: '',
+      remark: '',
+      mobile: '',
+    })
+    expect(doc).not.toHaveProperty('id')
+    expect(doc).not.toHaveProperty('startAt')
+  })
+
+  it('removes a window time that was cleared and normalizes a picked one', () => {
+    const form = jobToForm(STORED)
+    form.startAt = ''
+    form.endAt = '2027-06-01T08:00:00.000+08:00'
+    const doc = formToJob(form)
+    expect(doc).not.toHaveProperty('startAt')
+    expect(doc.endAt).toBe('2027-06-01T00:00:00.000Z')
+    expect(normalizeTime('')).toBe('')
+  })
+
+  it('reads an original forest job (its fields only)', () => {
+    const original = { id: 'a1', name: 'legacy', group: 'g', cron: '0/30 * * * * ?', status: 2, target: 'http://x', params: '', mobile: '', remark: '', version: 3 }
+    const form = jobToForm(original)
+    expect(form.status).toBe(2)
+    const doc = formToJob(form)
+    expect(doc).toMatchObject(original)
+  })
+
+  it('maps the server error fields to form fields', () => {
+    expect(FIELD_OF_ERROR['retry.maxAttempts']).toBe('retryMaxAttempts')
+    expect(FIELD_OF_ERROR.cron).toBe('cron')
+  })
+
+  it('opens the advanced sections that hold non-defaults', () => {
+    expect(advancedInUse(jobToForm({}))).toEqual({ schedule: false, execution: false, about: false })
+    expect(advancedInUse(jobToForm(STORED))).toEqual({ schedule: true, execution: true, about: true })
+  })
+})
