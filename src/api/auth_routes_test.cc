@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
 #include "coord/embedded/embedded_store.h"
+#include "model/keys.h"
+#include "scheduler/run_request.h"
 
 namespace forest::api {
 namespace {
@@ -177,6 +180,37 @@ TEST_F(AuthRoutesTest, WrongTypesAre400AndTokenTextsStayOutOfTheAuditLog) {
   const std::string log = As(root_, "GET", "/api/v1/audit").body;
   EXPECT_EQ(log.find(vera_), std::string::npos) << log;
   EXPECT_NE(log.find("token.delete"), std::string::npos) << log;
+}
+
+// A run from the UI (a session) is a run by hand; one by API token is `api`.
+TEST_F(AuthRoutesTest, RunsFromASessionAreManualAndByTokenApi) {
+  ASSERT_EQ(As(olga_, "POST", "/api/v1/groups", Group("g")).status, 201);
+  const Response created = As(olga_, "POST", "/api/v1/jobs",
+                              R"({"name":"j","group":"g","cron":"0 0 3 * * ?","target":"x"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = json::parse(created.body)["id"];
+  const Response login =
+      Call("POST", "/api/v1/login", R"({"user":"olga","password":"olga-password"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string cookie;
+  for (const auto& [name, value] : login.headers) {
+    if (name == "Set-Cookie") cookie = value.substr(0, value.find(';'));
+  }
+  const std::string csrf = json::parse(login.body)["csrfToken"];
+  ASSERT_EQ(Call("POST", "/api/v1/jobs/" + id + "/run", "",
+                 {{"cookie", cookie}, {"x-csrf-token", csrf}})
+                .status,
+            202);
+  ASSERT_EQ(As(olga_, "POST", "/api/v1/jobs/" + id + "/run").status, 202);
+  std::multiset<std::string> triggers;
+  const auto requests =
+      store_->Range(coord::RangeRequest::Prefix(std::string(model::keys::kRunPrefix)));
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  for (const coord::KeyValue& kv : requests->kvs) {
+    triggers.insert(
+        std::string(model::Name(scheduler::RunRequest::FromJson(kv.value).value().trigger)));
+  }
+  EXPECT_EQ(triggers, (std::multiset<std::string>{"api", "manual"}));
 }
 
 // Regression: the original's list endpoints are POST, so the original UI's

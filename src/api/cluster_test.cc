@@ -238,10 +238,25 @@ TEST_F(ClusterTest, PlansShowNextAndPreviousFireOfEnabledJobs) {
   EXPECT_EQ(plans["items"][3]["id"], ended);
   EXPECT_TRUE(plans["items"][3]["nextTime"].is_null());
 
+  EXPECT_EQ(plans["total"], 4);
+
   plans = Get("/api/v1/plans", {{"group", "g2"}});
   ASSERT_EQ(plans["items"].size(), 1u);
   EXPECT_EQ(plans["items"][0]["id"], later);
-  ExpectBadRequests("GET", "/api/v1/plans", {{{{"group", ".."}}, "group"}});
+
+  // The coming day, and the soonest only: what the dashboard asks.
+  plans = Get("/api/v1/plans", {{"before", "2026-03-02T08:00:00Z"}});
+  ASSERT_EQ(plans["items"].size(), 2u) << plans;
+  EXPECT_EQ(plans["items"][0]["id"], a);
+  EXPECT_EQ(plans["items"][1]["id"], b);
+  plans = Get("/api/v1/plans", {{"before", "2026-03-02T08:00:00Z"}, {"limit", "1"}});
+  ASSERT_EQ(plans["items"].size(), 1u);
+  EXPECT_EQ(plans["items"][0]["id"], a);
+  EXPECT_EQ(plans["total"], 2);
+  ExpectBadRequests("GET", "/api/v1/plans",
+                    {{{{"group", ".."}}, "group"},
+                     {{{"before", "tomorrow"}}, "before"},
+                     {{{"limit", "-1"}}, "limit"}});
 }
 
 TEST_F(ClusterTest, AssignmentsListByGroupAndWorkerInPages) {

@@ -117,4 +117,13 @@ absl::StatusOr<int64_t> QueryInt(const Request& request, const std::string& name
   return value;
 }
 
+absl::StatusOr<std::optional<Time>> TimeQuery(const Request& request, const std::string& name,
+                                              const TimeZone& zone) {
+  const auto text = request.Query(name);
+  if (!text || text->empty()) return std::optional<Time>();
+  auto t = ParseIso8601(*text, zone);
+  if (!t.ok()) return FieldError(name, std::string(t.status().message()));
+  return std::optional<Time>(*t);
+}
+
 }  // namespace forest::api

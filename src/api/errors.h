@@ -11,6 +11,8 @@
 #include <string>
 
 #include "api/http.h"
+#include "common/time.h"
+#include "common/time_zone.h"
 #include "common/status.h"
 
 namespace forest::api {
@@ -33,5 +35,10 @@ absl::Status FieldError(std::string_view field, std::string_view message);
 // InvalidArgument naming the parameter otherwise.
 absl::StatusOr<int64_t> QueryInt(const Request& request, const std::string& name, int64_t fallback,
                                  int64_t min, int64_t max);
+
+// A time query parameter (RFC 3339; without an offset, a wall time in
+// `zone`), or nullopt when absent; InvalidArgument naming it otherwise.
+absl::StatusOr<std::optional<Time>> TimeQuery(const Request& request, const std::string& name,
+                                              const TimeZone& zone);
 
 }  // namespace forest::api

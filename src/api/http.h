@@ -49,4 +49,8 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Whether an Accept-Encoding header value accepts gzip ("gzip" or "*",
+// without q=0).
+bool AcceptsGzip(std::string_view accept_encoding);
+
 }  // namespace forest::api

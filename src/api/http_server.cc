@@ -10,9 +10,13 @@
 #include <utility>
 
 #include "api/errors.h"
+#include "common/gzip.h"
 
 namespace forest::api {
 namespace {
+
+// Answers smaller than this are not worth compressing by us.
+constexpr size_t kCompressFrom = 1024;
 
 struct HostPort {
   std::string host;
@@ -194,6 +198,25 @@ class HttpServer::Impl {
     r.headers.emplace_back("Vary", "Origin");
   }
 
+  // Large answers go out gzipped by us when the client takes gzip: the
+  // library would pick brotli at its slowest setting (a 2 MB job list took
+  // 3.7 s instead of 0.26 s).
+  static void Compress(const httplib::Request& in, Response& r) {
+    const std::string& type = r.content_type;
+    const bool compressible = type.rfind("application/json", 0) == 0 ||
+                              type.rfind("text/", 0) == 0 || type.rfind("image/svg+xml", 0) == 0;
+    if (r.body.size() < kCompressFrom || !compressible ||
+        !AcceptsGzip(in.get_header_value("Accept-Encoding"))) {
+      return;
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (Lower(name) == "content-encoding") return;  // encoded already
+    }
+    r.body = Gzip(r.body);
+    r.headers.emplace_back("Content-Encoding", "gzip");
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+  }
+
   void Handle(const httplib::Request& in, httplib::Response& out) {
     Response r;
     if (in.method == "OPTIONS") {
@@ -220,6 +243,7 @@ class HttpServer::Impl {
       req.body = in.body;
       req.remote_address = in.remote_addr;
       r = router_.Dispatch(req);
+      Compress(in, r);
     }
     Cors(in, r);
     Fill(r, out);

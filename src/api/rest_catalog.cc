@@ -145,7 +145,8 @@ void AddCatalogRoutes(Router& router, const ApiDeps& deps) {
   router.Add("POST", "/api/v1/jobs/{id}/run", Access::kOperator, [store, clock](Request& r) {
     scheduler::RunRequest run;
     run.job_id = r.Param("id");
-    run.trigger = model::Trigger::kApi;
+    // A person at the UI (a session) runs it by hand; a script by API token.
+    run.trigger = r.caller && r.caller->browser ? model::Trigger::kManual : model::Trigger::kApi;
     run.requested_by = User(r);
     if (!r.body.empty()) {
       auto body = ParseJsonObject(r.body);

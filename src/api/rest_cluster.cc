@@ -230,7 +230,15 @@ std::optional<Time> CursorTime(std::string_view value) {
   return t.ok() ? std::optional<Time>(*t) : std::nullopt;
 }
 
-absl::StatusOr<json> Plans(coord::Store& store, Time now, const std::string& group) {
+// Which plans GET /api/v1/plans answers.
+struct PlanFilter {
+  std::string group;              // empty: every group
+  std::optional<Time> before;     // only plans whose next fire is before it
+  size_t limit = 0;               // at most this many (soonest first); 0: all
+};
+
+absl::StatusOr<json> Plans(coord::Store& store, Time now, const PlanFilter& filter) {
+  const std::string& group = filter.group;
   using Kind = keys::Parsed::Kind;
   ASSIGN_OR_RETURN(const auto confs, RangePrefix(store, keys::kConfPrefix));
   ASSIGN_OR_RETURN(const auto cursor_kvs, RangePrefix(store, keys::kCursorPrefix));
@@ -267,6 +275,7 @@ absl::StatusOr<json> Plans(coord::Store& store, Time now, const std::string& gro
     } else {
       item["error"] = std::string(schedule.status().message());
     }
+    if (filter.before && (!plan.next || *plan.next >= *filter.before)) continue;
     item["nextTime"] = TimeOrNull(plan.next);
     const auto cursor = cursors.find(id);
     item["previousTime"] =
@@ -278,9 +287,11 @@ absl::StatusOr<json> Plans(coord::Store& store, Time now, const std::string& gro
     if (a.next.has_value() != b.next.has_value()) return a.next.has_value();
     return a.next && *a.next < *b.next;
   });
+  const size_t total = plans.size();
+  if (filter.limit > 0 && plans.size() > filter.limit) plans.resize(filter.limit);
   json items = json::array();
   for (Plan& p : plans) items.push_back(std::move(p.item));
-  return json{{"items", items}, {"at", FormatRfc3339Millis(now)}};
+  return json{{"items", items}, {"total", total}, {"at", FormatRfc3339Millis(now)}};
 }
 
 // --- assignments ---------------------------------------------------------------
@@ -416,9 +427,17 @@ void AddClusterRoutes(Router& router, const ApiDeps& deps) {
     return Answer(Workers(*store, *group));
   });
   router.Add("GET", "/api/v1/plans", Access::kViewer, [store, clock](Request& r) {
+    PlanFilter filter;
     auto group = NameQuery(r, "group");
     if (!group.ok()) return ErrorResponse(group.status());
-    return Answer(Plans(*store, clock->Now(), *group));
+    filter.group = *group;
+    auto before = TimeQuery(r, "before", TimeZone::Utc());
+    if (!before.ok()) return ErrorResponse(before.status());
+    filter.before = *before;
+    auto limit = QueryInt(r, "limit", 0, 0, 100000);
+    if (!limit.ok()) return ErrorResponse(limit.status());
+    filter.limit = static_cast<size_t>(*limit);
+    return Answer(Plans(*store, clock->Now(), filter));
   });
   router.Add("GET", "/api/v1/assignments", Access::kViewer,
              [store](Request& r) { return Answer(Assignments(*store, r)); });

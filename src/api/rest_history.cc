@@ -43,17 +43,6 @@ json ExecutionJson(const history::Execution& e, bool with_output) {
   return j;
 }
 
-// A time query parameter (RFC 3339; without an offset, a wall time in
-// `zone`), or nullopt when absent.
-absl::StatusOr<std::optional<Time>> TimeQuery(const Request& r, const std::string& field,
-                                              const TimeZone& zone) {
-  const auto text = r.Query(field);
-  if (!text || text->empty()) return std::optional<Time>();
-  auto t = ParseIso8601(*text, zone);
-  if (!t.ok()) return FieldError(field, std::string(t.status().message()));
-  return std::optional<Time>(*t);
-}
-
 absl::StatusOr<model::RunStatus> ParseStatus(std::string_view text) {
   if (text == "1" || text == "running") return model::RunStatus::kRunning;
   if (text == "2" || text == "success") return model::RunStatus::kSuccess;

@@ -6,8 +6,6 @@
 //   forest_web_embed OUT.cc FUNCTION [DIR]     (no DIR: an empty table)
 //
 // Exits 1 with a message when a file cannot be read or OUT cannot be written.
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -17,25 +15,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "common/gzip.h"
 
-std::string Gzip(const std::string& in) {
-  z_stream z{};
-  // 15 + 16: a gzip header and trailer; level 9: built once, served often.
-  if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("deflateInit2 failed");
-  }
-  std::string out(deflateBound(&z, in.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
-  out.resize(z.total_out);
-  return out;
-}
+namespace {
 
 // Octal escapes are at most three digits, so no byte runs into the next.
 void WriteLiteral(std::ostream& out, const std::string& bytes) {
@@ -82,7 +64,7 @@ int main(int argc, char** argv) {
       std::stringstream content;
       content << in.rdbuf();
       out << "const char kFile" << i << "[] =";
-      WriteLiteral(out, Gzip(content.str()));
+      WriteLiteral(out, forest::Gzip(content.str(), 9));  // built once, served often
       out << ";\n";
     }
     out << "const EmbeddedFile kFiles[] = {\n";

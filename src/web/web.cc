@@ -1,7 +1,6 @@
 #include "web/web.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "api/errors.h"
+#include "common/gzip.h"
 #include "web/embedded.h"
 
 namespace forest::web {
@@ -77,41 +77,6 @@ std::string Extension(const std::string& path) {
   return ext;
 }
 
-absl::StatusOr<std::string> Gunzip(const std::string& in) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 16) != Z_OK) return absl::InternalError("inflateInit2 failed");
-  std::string out;
-  char buf[64 * 1024];
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  }
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END) return absl::DataLossError("a built-in UI file is not valid gzip");
-  return out;
-}
-
-bool AcceptsGzip(const api::Request& request) {
-  // "gzip;q=0" is a refusal; anything else naming gzip (or *) accepts it.
-  const std::string accept = request.Header("accept-encoding");
-  for (const std::string token : {"gzip", "*"}) {
-    const size_t at = accept.find(token);
-    if (at == std::string::npos) continue;
-    const size_t end = accept.find(',', at);
-    const std::string params = accept.substr(at + token.size(), end - at - token.size());
-    if (params.find("q=0") != std::string::npos && params.find("q=0.") == std::string::npos) {
-      continue;
-    }
-    return true;
-  }
-  return false;
-}
-
 void AddCommonHeaders(api::Response& r) {
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("X-Frame-Options", "DENY");
@@ -134,7 +99,7 @@ api::Response Serve(const api::Request& request, const std::string& path, const 
   r.content_type = ContentType(path);
   if (file.encoding.empty()) {
     r.body = *file.body;
-  } else if (AcceptsGzip(request)) {
+  } else if (api::AcceptsGzip(request.Header("accept-encoding"))) {
     r.body = *file.body;
     r.headers.emplace_back("Content-Encoding", file.encoding);
   } else {

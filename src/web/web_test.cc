@@ -212,5 +212,54 @@ TEST(WebServerTest, GzipFilesAreNotCompressedTwiceByTheServer) {
   EXPECT_TRUE(head->body.empty());
 }
 
+// cpp-httplib alone answers with brotli at its slowest setting: seconds for
+// a large job list. Large answers go out gzipped, once; small ones as they are.
+TEST(WebServerTest, LargeAnswersAreGzippedOnceWhenTheClientTakesGzip) {
+  std::string large = "[";
+  for (int i = 0; i < 2000; ++i) large += (i ? "," : "") + std::to_string(i);
+  large += "]";
+  api::Router router;
+  router.Add("GET", "/large", api::Access::kPublic, [&](api::Request&) {
+    api::Response r;
+    r.body = large;
+    return r;
+  });
+  router.Add("GET", "/small", api::Access::kPublic, [](api::Request&) {
+    api::Response r;
+    r.body = "[1]";
+    return r;
+  });
+  api::HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.threads = 2;
+  auto server = api::HttpServer::Start(router, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("127.0.0.1", (*server)->port());
+  const auto gz = client.Get("/large", {{"Accept-Encoding", "br, gzip"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(gz->get_header_value_count("Content-Encoding"), 1u);
+  EXPECT_EQ(gz->body, large);
+  const auto plain = client.Get("/large", {{"Accept-Encoding", "identity"}});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_EQ(plain->body, large);
+  const auto small = client.Get("/small", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->body, "[1]");
+}
+
+TEST(AcceptsGzipTest, ReadsTheHeader) {
+  EXPECT_TRUE(api::AcceptsGzip("gzip"));
+  EXPECT_TRUE(api::AcceptsGzip("gzip, deflate, br"));
+  EXPECT_TRUE(api::AcceptsGzip("br;q=1.0, gzip;q=0.8"));
+  EXPECT_TRUE(api::AcceptsGzip("*"));
+  EXPECT_FALSE(api::AcceptsGzip(""));
+  EXPECT_FALSE(api::AcceptsGzip("identity"));
+  EXPECT_FALSE(api::AcceptsGzip("br"));
+  EXPECT_FALSE(api::AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(api::AcceptsGzip("gzip; q=0.0, br"));
+}
+
 }  // namespace
 }  // namespace forest::web

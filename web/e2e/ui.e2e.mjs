@@ -323,9 +323,8 @@ async function scenario(browser) {
     await page.locator(tid('run-dialog')).waitFor()
     await page.click(tid('run-confirm'))
     await page.locator(tid('run-dialog')).waitFor({ state: 'hidden' })
-    // A run by hand: trigger "manual" (REST v1 records runs it is asked for
-    // as "api" so far; either is a run by hand, never "cron").
-    const byHand = (r) => r.trigger === 'manual' || r.trigger === 'api'
+    // A run from the UI (a session) is a run by hand: trigger "manual".
+    const byHand = (r) => r.trigger === 'manual'
     const rows = await until('the run by hand, succeeded', async () => {
       const list = (await executionRows({ jobId })).filter(byHand)
       return list.some((r) => r.status === '2') ? list : null
@@ -334,7 +333,7 @@ async function scenario(browser) {
     log(`the run by hand has trigger ${rows[0].trigger}`)
     await page.click(tid('exec-open', `[data-exec-id="${rows[0].id}"]`))
     await until('the trigger in the drawer', async () =>
-      ['manual', 'api'].includes(await page.locator(tid('exec-trigger-text')).innerText()),
+      (await page.locator(tid('exec-trigger-text')).innerText()) === 'manual',
     )
     await until('the output hello', async () => (await page.locator(tid('exec-output')).innerText()).includes('hello'))
     await page.keyboard.press('Escape')

@@ -68,7 +68,8 @@ export function createApi(options = {}) {
     // cluster.json
     listNodes: () => c.get('/api/v1/nodes'),
     listWorkers: (group) => c.get('/api/v1/workers', { query: { group } }),
-    listPlans: (group) => c.get('/api/v1/plans', { query: { group } }),
+    listPlans: (group, { before, limit } = {}) =>
+      c.get('/api/v1/plans', { query: { group, before, limit } }),
     listAssignments: (query) => c.get('/api/v1/assignments', { query }),
     deleteAssignment: ({ group, worker, id }) =>
       c.del(`/api/v1/assignments/${e(group)}/${e(worker)}/${e(id)}`),
