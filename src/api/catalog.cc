@@ -341,10 +341,12 @@ absl::StatusOr<std::vector<Applied>> Catalog::ApplyJobs(std::vector<model::Job> 
                                              job.id, job.name, it->second->id));
       }
       job.id = it->second->id;
-    } else if (job.id.empty()) {
-      job.id = NewJobId();
     }
-    if (absl::Status s = job.Validate(); !s.ok()) {
+    // A new job without an id gets one when it is created (drawn again
+    // there if another job took it meanwhile); it is checked with one here.
+    model::Job checked = job;
+    if (checked.id.empty()) checked.id = NewJobId();
+    if (absl::Status s = checked.Validate(); !s.ok()) {
       const std::string field = model::ErrorField(s);
       return model::FieldError(fmt::format("jobs[{}]{}{}", i, field.empty() ? "" : ".", field),
                                std::string(s.message()));
