@@ -52,7 +52,9 @@ std::string Lower(std::string s) {
 }
 
 void Fill(Response& from, httplib::Response& to) {
-  to.status = from.status;
+  // 200 is left to the library: it answers 206 (or 416) to a Range request,
+  // where a 200 would label a part as the whole (and get it cached so).
+  if (from.status != 200) to.status = from.status;
   bool encoded = false;
   for (const auto& [name, value] : from.headers) {
     to.set_header(name, value);
@@ -69,8 +71,7 @@ void Fill(Response& from, httplib::Response& to) {
   auto body = std::make_shared<const std::string>(std::move(from.body));
   to.set_content_provider(body->size(), from.content_type.c_str(),
                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
-                            sink.write(body->data() + offset, length);
-                            return true;
+                            return sink.write(body->data() + offset, length);
                           });
 }
 
@@ -141,7 +142,9 @@ class HttpServer::Impl {
       return httplib::Server::HandlerResponse::Unhandled;
     });
     server_->set_error_handler([this](const httplib::Request& in, httplib::Response& out) {
-      if (!out.body.empty()) return;
+      // Only what the library refused itself: our own answers have a body
+      // (or, encoded already, a provider of it).
+      if (!out.body.empty() || out.content_provider_) return;
       absl::Status s = out.status == 413
                            ? absl::InvalidArgumentError(fmt::format(
                                  "the body is larger than {} bytes", options_.max_body_bytes))
@@ -198,6 +201,51 @@ class HttpServer::Impl {
     r.headers.emplace_back("Vary", "Origin");
   }
 
+  // A request that may change something, from a browser page of another
+  // origin that --cors-origins does not list, is refused before it runs:
+  // browsers send such "simple" requests (a form, text/plain) without asking
+  // first, which with --auth=off would let any web page create a job. REST
+  // writes must also say their body is JSON (415 otherwise), which a page of
+  // another origin cannot send without a preflight. The original's
+  // endpoints keep taking forms, as its UI sent them.
+  absl::Status CheckWrite(const httplib::Request& in) const {
+    if (in.method == "GET" || in.method == "HEAD") return absl::OkStatus();
+    const std::string origin = in.get_header_value("Origin");
+    if (!origin.empty() && !SameOrigin(in, origin) && !OriginAllowed(origin)) {
+      return absl::PermissionDeniedError(fmt::format(
+          "requests from the page {} are not allowed (same origin only, or list it in "
+          "--cors-origins)",
+          origin));
+    }
+    if (in.path.rfind("/api/", 0) == 0 && !in.body.empty()) {
+      const std::string type = Lower(in.get_header_value("Content-Type"));
+      const std::string media = type.substr(0, type.find(';'));
+      if (media != "application/json" && !media.ends_with("+json")) {
+        return absl::InvalidArgumentError(fmt::format(
+            "send the body as JSON (Content-Type: application/json), not \"{}\"", type));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Whether `origin` ("https://host:port") names this server as the request
+  // reached it (Host, or X-Forwarded-Host behind a proxy).
+  static bool SameOrigin(const httplib::Request& in, const std::string& origin) {
+    const size_t scheme = origin.find("://");
+    if (scheme == std::string::npos) return false;
+    const std::string authority = Lower(origin.substr(scheme + 3));
+    for (const char* header : {"Host", "X-Forwarded-Host"}) {
+      const std::string host = Lower(in.get_header_value(header));
+      if (host.empty()) continue;
+      if (host == authority) return true;
+      // A default port is left out of one and written in the other.
+      for (const char* port : {":80", ":443"}) {
+        if (host == authority + port || host + port == authority) return true;
+      }
+    }
+    return false;
+  }
+
   // Large answers go out gzipped by us when the client takes gzip: the
   // library would pick brotli at its slowest setting (a 2 MB job list took
   // 3.7 s instead of 0.26 s).
@@ -205,7 +253,7 @@ class HttpServer::Impl {
     const std::string& type = r.content_type;
     const bool compressible = type.rfind("application/json", 0) == 0 ||
                               type.rfind("text/", 0) == 0 || type.rfind("image/svg+xml", 0) == 0;
-    if (r.body.size() < kCompressFrom || !compressible ||
+    if (in.method == "HEAD" || r.body.size() < kCompressFrom || !compressible ||
         !AcceptsGzip(in.get_header_value("Accept-Encoding"))) {
       return;
     }
@@ -234,6 +282,9 @@ class HttpServer::Impl {
             origin.empty() ? "OPTIONS is only answered to a CORS preflight"
                            : "cross-origin requests from " + origin + " are not allowed"));
       }
+    } else if (absl::Status refused = CheckWrite(in); !refused.ok()) {
+      r = ErrorResponse(refused);
+      if (refused.code() == absl::StatusCode::kInvalidArgument) r.status = 415;
     } else {
       Request req;
       req.method = in.method;
@@ -244,6 +295,10 @@ class HttpServer::Impl {
       req.remote_address = in.remote_addr;
       r = router_.Dispatch(req);
       Compress(in, r);
+      if (in.path.rfind("/api/", 0) == 0) {
+        // Answers may carry a CSRF token or a token's text: kept by no cache.
+        r.headers.emplace_back("Cache-Control", "no-store");
+      }
     }
     Cors(in, r);
     Fill(r, out);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -35,9 +36,13 @@ class EmbeddedFiles final : public WebFiles {
   std::map<std::string, WebFile, std::less<>> files_;
 };
 
+bool IsUnder(const fs::path& path, const fs::path& root) {
+  return std::mismatch(root.begin(), root.end(), path.begin(), path.end()).first == root.end();
+}
+
 class DirectoryFiles final : public WebFiles {
  public:
-  explicit DirectoryFiles(fs::path root) : root_(std::move(root)) {}
+  explicit DirectoryFiles(const fs::path& root) : root_(fs::weakly_canonical(root)) {}
   std::optional<WebFile> Find(const std::string& path) const override {
     // Segments only: no "..", no ".", nothing that could leave the root.
     fs::path relative;
@@ -46,17 +51,18 @@ class DirectoryFiles final : public WebFiles {
       size_t end = path.find('/', start);
       if (end == std::string::npos) end = path.size();
       const std::string segment = path.substr(start, end - start);
-      if (segment == ".." || segment == "." || segment.find('\0') != std::string::npos ||
+      if (segment.starts_with('.') || segment.find('\0') != std::string::npos ||
           segment.find('\\') != std::string::npos) {
-        return std::nullopt;
+        return std::nullopt;  // "..", ".", and hidden files
       }
       if (!segment.empty()) relative /= segment;
       start = end + 1;
     }
     if (relative.empty()) return std::nullopt;
-    const fs::path file = root_ / relative;
     std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) return std::nullopt;
+    // Links are followed only while they stay under the root.
+    const fs::path file = fs::weakly_canonical(root_ / relative, ec);
+    if (ec || !IsUnder(file, root_) || !fs::is_regular_file(file, ec)) return std::nullopt;
     std::ifstream in(file, std::ios::binary);
     if (!in) return std::nullopt;
     std::ostringstream content;
@@ -176,7 +182,8 @@ api::Handler WebHandler(const WebFiles& files) {
     }
     if (path != "/" && path != "/index.html") {
       if (std::optional<WebFile> file = files.Find(path)) return Serve(request, path, *file);
-      if (!Extension(path).empty()) {
+      const bool page_load = request.Header("accept").find("text/html") != std::string::npos;
+      if (path.rfind("/assets/", 0) == 0 || (!Extension(path).empty() && !page_load)) {
         return api::ErrorResponse(absl::NotFoundError("no file " + path));
       }
     }

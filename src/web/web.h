@@ -5,17 +5,21 @@
 //    the web build (web/, npm) and compiles its output in, each file gzip
 //    compressed; a binary built with -DFOREST_WEB=OFF has none;
 //  - a directory (DirectoryWebFiles, `--web-dir`), read on every request, for
-//    UI development: a rebuilt UI shows without restarting the server.
+//    UI development: a rebuilt UI shows without restarting the server. Hidden
+//    files (a segment starting with '.') and links leading out of it are
+//    not served.
 //
 // WebHandler answers GET and HEAD for paths no API route claims (the router's
 // fallback):
 //  - a file that exists is served with its type; hashed files under /assets/
 //    are cached for a year (immutable), everything else is revalidated
 //    (no-cache), so a new binary's UI is picked up at once;
-//  - a path that names no file and has no extension (/jobs/42) gets
-//    index.html: the app's router shows the page;
-//  - /api/... and missing files with an extension (/assets/gone.js) get a
-//    JSON 404, never index.html (a stale page would otherwise run HTML as JS);
+//  - any other path a browser navigates to (it accepts text/html:
+//    /jobs/42, /jobs/report.daily) gets index.html: the app's router shows
+//    the page;
+//  - /api/..., missing files under /assets/, and missing files with an
+//    extension asked for by anything but a page load get a JSON 404, never
+//    index.html (a stale page would otherwise run HTML as JavaScript);
 //  - gzip-stored files go out as they are to clients that accept gzip
 //    (Content-Encoding: gzip) and are inflated for the rest.
 //
@@ -33,7 +37,7 @@
 namespace forest::web {
 
 // One file of the UI. `body` is `encoding`-encoded ("gzip" or "" for
-// identity); the shared pointer lets an answer hold the bytes without a copy.
+// identity).
 struct WebFile {
   std::shared_ptr<const std::string> body;
   std::string encoding;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/errors.h"
 #include "api/http_server.h"
 #include "web/embedded.h"
 
@@ -115,6 +116,20 @@ TEST_P(WebHandlerTest, OtherFilesAreRevalidated) {
   EXPECT_EQ(HeaderOf(r, "Cache-Control"), "no-cache");
 }
 
+// Regression: a page whose last segment has a dot (a job id like
+// report.daily) answered a JSON 404 on reload.
+TEST_P(WebHandlerTest, PageLoadsOfDottedPathsGetIndexHtml) {
+  api::Request request;
+  request.method = "GET";
+  request.path = "/jobs/report.daily";
+  request.headers["accept"] = "text/html,application/xhtml+xml,*/*;q=0.8";
+  const api::Response page = handler_(request);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  request.path = "/assets/gone-123.js";  // never a page, even asked for as one
+  EXPECT_EQ(handler_(request).status, 404);
+}
+
 TEST_P(WebHandlerTest, MissingFilesAndApiPathsAre404NeverIndexHtml) {
   for (const std::string path : {"/assets/gone-123.js", "/favicon.ico", "/api/v1/nothing",
                                  "/api", "/../CMakeLists.txt", "/assets/../../web.cc"}) {
@@ -138,6 +153,28 @@ INSTANTIATE_TEST_SUITE_P(Sources, WebHandlerTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "Embedded" : "Directory";
                          });
+
+TEST(WebFilesTest, DirectoryServesNoHiddenFilesAndNoLinksOut) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(::testing::TempDir()) / "forest_web_dir_test";
+  fs::remove_all(root);
+  fs::create_directories(root / "assets");
+  std::ofstream(root / "index.html") << "<!doctype html>";
+  std::ofstream(root / ".env") << "SECRET=1";
+  std::ofstream(root / "assets" / "a.js") << "1";
+  const fs::path outside = fs::path(::testing::TempDir()) / "forest_web_dir_outside.txt";
+  std::ofstream(outside) << "outside";
+  fs::create_symlink(outside, root / "link.txt");
+  fs::create_symlink(root / "assets" / "a.js", root / "inside.js");
+  auto files = DirectoryWebFiles(root.string());
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_FALSE((*files)->Find("/.env").has_value());
+  EXPECT_FALSE((*files)->Find("/link.txt").has_value());
+  EXPECT_TRUE((*files)->Find("/inside.js").has_value());
+  EXPECT_TRUE((*files)->Find("/assets/a.js").has_value());
+  fs::remove_all(root);
+  fs::remove(outside);
+}
 
 TEST(WebFilesTest, DirectoryMustHoldAnIndexHtml) {
   EXPECT_EQ(DirectoryWebFiles("/nonexistent/forest-web").status().code(),
@@ -247,6 +284,118 @@ TEST(WebServerTest, LargeAnswersAreGzippedOnceWhenTheClientTakesGzip) {
   const auto small = client.Get("/small", {{"Accept-Encoding", "gzip"}});
   ASSERT_TRUE(small);
   EXPECT_EQ(small->body, "[1]");
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    files_ = internal::TableWebFiles(internal::TestUi());
+    router_.SetFallback(WebHandler(*files_));
+    router_.Add("POST", "/api/v1/echo", api::Access::kPublic, [](api::Request& r) {
+      api::Response answer;
+      answer.body = r.body.empty() ? "{}" : r.body;
+      return answer;
+    });
+    router_.Add("POST", "/job/list", api::Access::kPublic, [](api::Request&) {
+      api::Response answer;
+      answer.body = "{}";
+      return answer;
+    });
+    router_.Add("GET", "/api/v1/fail", api::Access::kPublic, [](api::Request&) {
+      return api::ErrorResponse(absl::InvalidArgumentError(std::string(3000, 'x')));
+    });
+    api::HttpServerOptions options;
+    options.address = "127.0.0.1:0";
+    options.threads = 2;
+    options.cors_origins = {"https://ops.example.com"};
+    auto server = api::HttpServer::Start(router_, options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  httplib::Client Client() { return httplib::Client("127.0.0.1", server_->port()); }
+
+  std::unique_ptr<WebFiles> files_;
+  api::Router router_;
+  std::unique_ptr<api::HttpServer> server_;
+};
+
+// Regression: an error answer over 1 KiB was gzipped by us, then replaced
+// by the library's error handler ("the request was refused") under a second
+// Content-Encoding header: browsers could not decode it.
+TEST_F(HttpServerTest, LargeErrorAnswersArriveWhole) {
+  auto client = Client();
+  const auto r = client.Get("/api/v1/fail", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->get_header_value_count("Content-Encoding"), 1u);
+  EXPECT_NE(r->body.find(std::string(3000, 'x')), std::string::npos) << r->body.substr(0, 200);
+  EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
+}
+
+// Regression: a Range request got 200 with a part of the file, which a
+// cache would keep for a year as the whole asset.
+TEST_F(HttpServerTest, RangeRequestsGetPartialContent) {
+  auto client = Client();
+  const std::string js = ReadTestdata("assets/app-1a2b3c.js");
+  const auto part = client.Get("/assets/app-1a2b3c.js", {{"Range", "bytes=0-4"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, js.substr(0, 5));
+  const auto whole = client.Get("/assets/app-1a2b3c.js");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body, js);
+}
+
+// Pages of other origins may not make the server change things (a form or a
+// text/plain POST needs no preflight; with --auth=off it could create jobs).
+TEST_F(HttpServerTest, WritesFromPagesOfOtherOriginsAreRefused) {
+  auto client = Client();
+  const std::string self = "http://127.0.0.1:" + std::to_string(server_->port());
+  const auto foreign = client.Post("/api/v1/echo", {{"Origin", "https://evil.example.com"}},
+                                   "{}", "application/json");
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->status, 403);
+  EXPECT_NE(foreign->body.find("evil.example.com"), std::string::npos) << foreign->body;
+  const auto legacy = client.Post("/job/list", {{"Origin", "https://evil.example.com"}}, "{}",
+                                  "application/x-www-form-urlencoded");
+  ASSERT_TRUE(legacy);
+  EXPECT_EQ(legacy->status, 403);
+  for (const std::string& origin : {self, std::string("https://ops.example.com")}) {
+    const auto ok = client.Post("/api/v1/echo", {{"Origin", origin}}, "{}", "application/json");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << origin << ": " << ok->body;
+  }
+  const auto proxied = client.Post(
+      "/api/v1/echo", {{"Origin", "https://ops.internal"}, {"X-Forwarded-Host", "ops.internal"}},
+      "{}", "application/json");
+  ASSERT_TRUE(proxied);
+  EXPECT_EQ(proxied->status, 200) << proxied->body;
+  // Scripts send no Origin.
+  const auto script = client.Post("/api/v1/echo", "{}", "application/json");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+}
+
+TEST_F(HttpServerTest, RestBodiesMustBeJson) {
+  auto client = Client();
+  const auto text = client.Post("/api/v1/echo", R"({"a":1})", "text/plain");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->status, 415);
+  EXPECT_NE(text->body.find("application/json"), std::string::npos) << text->body;
+  for (const char* type : {"application/json", "application/json; charset=utf-8",
+                           "application/merge-patch+json"}) {
+    const auto json = client.Post("/api/v1/echo", R"({"a":1})", type);
+    ASSERT_TRUE(json);
+    EXPECT_EQ(json->status, 200) << type;
+  }
+  // The original's endpoints keep taking forms; an empty body needs no type.
+  const auto form = client.Post("/job/list", "a=1", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 200);
+  const auto empty = client.Post("/api/v1/echo", "", "text/plain");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200);
 }
 
 TEST(AcceptsGzipTest, ReadsTheHeader) {
