@@ -14,7 +14,9 @@
 // (the standalone server's embedded worker) running `echo hello` every 2
 // seconds; see executions with output `hello`; pause it and see firing
 // stop; run it by hand and see that run (trigger manual); edit its cron and
-// see the plan's new next fire; delete it; switch to Chinese.
+// see the plan's new next fire; log in again "in another tab" and see a
+// write of the first tab still go through (its CSRF token is refreshed);
+// delete the job; switch to Chinese (the tab's title too).
 import { spawn } from 'node:child_process'
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -332,9 +334,11 @@ async function scenario(browser) {
     if (rows.length !== 1) throw new Error(`expected one run by hand, saw ${rows.length}`)
     log(`the run by hand has trigger ${rows[0].trigger}`)
     await page.click(tid('exec-open', `[data-exec-id="${rows[0].id}"]`))
-    await until('the trigger in the drawer', async () =>
-      (await page.locator(tid('exec-trigger-text')).innerText()) === 'manual',
-    )
+    // The drawer shows the trigger in words and keeps the value in data-trigger.
+    const trigger = page.locator(tid('exec-trigger-text'))
+    await until('the trigger in the drawer', async () => (await trigger.getAttribute('data-trigger')) === 'manual')
+    const label = await trigger.innerText()
+    if (label !== 'Manual') throw new Error(`the trigger should read "Manual", not "${label}"`)
     await until('the output hello', async () => (await page.locator(tid('exec-output')).innerText()).includes('hello'))
     await page.keyboard.press('Escape')
   })
@@ -389,6 +393,33 @@ async function scenario(browser) {
     await shot('14-users')
   })
 
+  await step('a write after logging in again in another tab', async () => {
+    await page.goto(`${BASE}/jobs?q=${JOB}`)
+    await page.locator(tid('job-pause', `[data-job-name="${JOB}"]`)).waitFor()
+    // Another tab logs in: the browser's session cookie is replaced and the
+    // CSRF token this page holds is no longer the session's.
+    const relogin = await page.context().request.post(`${BASE}/api/v1/login`, {
+      data: { user: 'admin', password: PASSWORD },
+    })
+    if (!relogin.ok()) throw new Error(`the second login answered ${relogin.status()}`)
+    const seen = []
+    const record = (r) => {
+      const path = new URL(r.url()).pathname
+      if (path.startsWith('/api/v1/')) seen.push(`${r.request().method()} ${path} ${r.status()}`)
+    }
+    page.on('response', record)
+    await page.click(tid('job-pause', `[data-job-name="${JOB}"]`))
+    await page.locator(tid('job-resume', `[data-job-name="${JOB}"]`)).waitFor()
+    page.off('response', record)
+    // Refused for its token, the token asked for again, sent again once.
+    const expected = [`POST /api/v1/jobs/${jobId}/pause 403`, 'GET /api/v1/session 200', `POST /api/v1/jobs/${jobId}/pause 200`]
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error(`the requests were: ${seen.join(', ')}`)
+    await page.click(tid('job-resume', `[data-job-name="${JOB}"]`))
+    await page.locator(tid('job-pause', `[data-job-name="${JOB}"]`)).waitFor()
+    const title = await page.title()
+    if (title !== 'Jobs · Forest') throw new Error(`the tab's title is "${title}"`)
+  })
+
   await step('delete the job', async () => {
     await page.goto(`${BASE}/jobs?q=${JOB}`)
     await page.click(tid('job-delete', `[data-job-name="${JOB}"]`))
@@ -402,6 +433,7 @@ async function scenario(browser) {
     await page.click(tid('lang-zh-CN'))
     await until('Chinese menu text', async () => (await page.locator(tid('nav-jobs')).innerText()).includes('任务'))
     await until('the Chinese page title', async () => (await page.locator(tid('page-title')).innerText()) === '概览')
+    await until('the Chinese tab title', async () => (await page.title()).startsWith('概览'))
     const lang = await page.evaluate(() => document.documentElement.lang)
     if (lang !== 'zh-CN') throw new Error(`html lang is ${lang}`)
     await shot('15-dashboard-zh')

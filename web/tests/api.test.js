@@ -1,6 +1,6 @@
 // The API client against a fake fetch.
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, createApi, messageWithField, toQuery } from '../src/api/index.js'
+import { ApiError, createApi, isCsrfError, messageWithField, toQuery } from '../src/api/index.js'
 
 function jsonResponse(status, body, headers = {}) {
   const text = body === undefined ? '' : JSON.stringify(body)
@@ -124,6 +124,154 @@ describe('api client', () => {
     expect(fetch.calls[2].init.headers['X-CSRF-Token']).toBeUndefined()
   })
 
+  const csrfRefused = () =>
+    jsonResponse(403, { error: { code: 'permission_denied', message: 'missing or invalid CSRF token' } })
+
+  it('asks for the session again and retries a write refused for its CSRF token', async () => {
+    const fetch = fakeFetch(
+      jsonResponse(200, { user: 'admin', role: 'admin', csrfToken: 'old' }),
+      csrfRefused(),
+      jsonResponse(200, { user: 'bob', role: 'operator', csrfToken: 'new' }),
+      jsonResponse(200, { id: 'j1', status: 2 }),
+    )
+    const onSession = vi.fn()
+    const api = createApi({ fetch, onSession })
+    await api.login('admin', 'pw')
+    expect(await api.pauseJob('j1')).toEqual({ id: 'j1', status: 2 })
+    const [, refused, session, retried] = fetch.calls
+    expect(refused.init.headers['X-CSRF-Token']).toBe('old')
+    expect(session.url).toBe('/api/v1/session')
+    expect(session.init.method).toBe('GET')
+    expect(retried.url).toBe('/api/v1/jobs/j1/pause')
+    expect(retried.init.headers['X-CSRF-Token']).toBe('new')
+    expect(api.client.getCsrfToken()).toBe('new')
+    // Whoever logged in in the other tab is the session now.
+    expect(onSession).toHaveBeenCalledWith(expect.objectContaining({ user: 'bob', role: 'operator' }))
+  })
+
+  it('retries once only, and sends the same body again', async () => {
+    const fetch = fakeFetch(
+      csrfRefused(),
+      jsonResponse(200, { user: 'a', role: 'admin', csrfToken: 't2' }),
+      csrfRefused(),
+    )
+    const api = createApi({ fetch })
+    const error = await api.createGroup({ name: 'g' }).catch((e) => e)
+    expect(error).toMatchObject({ status: 403, code: 'permission_denied' })
+    expect(fetch).toHaveBeenCalledTimes(3)
+    expect(fetch.calls[2].init.body).toBe(fetch.calls[0].init.body)
+  })
+
+  it('does not retry other refusals, nor reads', async () => {
+    const fetch = fakeFetch(
+      jsonResponse(403, { error: { code: 'permission_denied', message: 'operator role required' } }),
+      jsonResponse(403, { error: { code: 'permission_denied', message: 'CSRF token mismatch' } }),
+    )
+    const api = createApi({ fetch })
+    await expect(api.deleteJob('j1')).rejects.toMatchObject({ status: 403, message: 'operator role required' })
+    await expect(api.listJobs()).rejects.toMatchObject({ status: 403 })
+    expect(fetch).toHaveBeenCalledTimes(2)
+  })
+
+  it('asks for the session once for writes refused together', async () => {
+    let sessions = 0
+    const fetch = fakeFetch((url, init) => {
+      if (url === '/api/v1/session') {
+        sessions++
+        return jsonResponse(200, { user: 'a', role: 'admin', csrfToken: 'fresh' })
+      }
+      return init.headers['X-CSRF-Token'] === 'fresh' ? jsonResponse(200, { ok: true }) : csrfRefused()
+    })
+    const api = createApi({ fetch })
+    api.setCsrfToken('stale')
+    const answers = await Promise.all([api.pauseJob('a'), api.pauseJob('b'), api.resumeJob('c')])
+    expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }])
+    expect(sessions).toBe(1)
+  })
+
+  it('takes a write refused for its token with no session left as a 401', async () => {
+    const fetch = fakeFetch(
+      csrfRefused(),
+      jsonResponse(401, { error: { code: 'unauthenticated', message: 'log in' } }),
+    )
+    const onUnauthorized = vi.fn()
+    const api = createApi({ fetch, onUnauthorized })
+    api.setCsrfToken('stale')
+    await expect(api.pauseJob('j1')).rejects.toMatchObject({ status: 401 })
+    expect(onUnauthorized).toHaveBeenCalledTimes(1)
+    expect(api.client.getCsrfToken()).toBe('')
+  })
+
+  it('logs out with a refreshed token; a refused logout rejects and keeps the session', async () => {
+    const fetch = fakeFetch(
+      csrfRefused(),
+      jsonResponse(200, { user: 'a', role: 'admin', csrfToken: 'new' }),
+      jsonResponse(200, { loggedOut: true }),
+    )
+    const api = createApi({ fetch })
+    api.setCsrfToken('old')
+    await api.logout()
+    expect(fetch.calls[2].init.headers['X-CSRF-Token']).toBe('new')
+    expect(api.client.getCsrfToken()).toBe('')
+
+    const refusing = fakeFetch(jsonResponse(500, { error: { code: 'internal', message: 'store unavailable' } }))
+    const api2 = createApi({ fetch: refusing })
+    api2.setCsrfToken('t')
+    await expect(api2.logout()).rejects.toMatchObject({ status: 500 })
+    expect(api2.client.getCsrfToken()).toBe('t')
+
+    // Already logged out (401): that is a logout.
+    const gone = fakeFetch(jsonResponse(401, { error: { code: 'unauthenticated', message: 'log in' } }))
+    const api3 = createApi({ fetch: gone })
+    await expect(api3.logout()).resolves.toBeNull()
+  })
+
+  it('turns a failure while reading the body into an ApiError', async () => {
+    const fetch = fakeFetch({
+      ok: true,
+      status: 200,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      text: async () => {
+        throw new TypeError('network error while reading')
+      },
+    })
+    const error = await createApi({ fetch }).listJobs().catch((e) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error).toMatchObject({ status: 200, code: 'read_failed', message: 'network error while reading' })
+  })
+
+  it('words its own errors through the translator', async () => {
+    const fetch = vi.fn(async () => {
+      throw new TypeError('Failed to fetch')
+    })
+    const translate = vi.fn((key, values) => `${key}|${values.detail ?? ''}`)
+    const api = createApi({ fetch, translate })
+    const error = await api.listJobs().catch((e) => e)
+    expect(error).toMatchObject({ status: 0, code: 'network', message: 'errors.networkDetail|Failed to fetch' })
+    const silent = vi.fn(async () => {
+      throw {}
+    })
+    api.client.setTranslator(translate)
+    const bare = await createApi({ fetch: silent, translate }).listJobs().catch((e) => e)
+    expect(bare.message).toBe('errors.network|')
+    // An abort stays an abort.
+    const aborting = vi.fn(async () => {
+      throw Object.assign(new Error('aborted'), { name: 'AbortError' })
+    })
+    await expect(createApi({ fetch: aborting }).listJobs()).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('passes a signal to list and get requests', async () => {
+    const fetch = fakeFetch(jsonResponse(200, { items: [] }))
+    const api = createApi({ fetch })
+    const controller = new AbortController()
+    await api.listPlans('g', { limit: 200 }, { signal: controller.signal })
+    expect(fetch.calls[0].url).toBe('/api/v1/plans?group=g&limit=200')
+    expect(fetch.calls[0].init.signal).toBe(controller.signal)
+    await api.getJob('j1', { signal: controller.signal })
+    expect(fetch.calls[1].init.signal).toBe(controller.signal)
+  })
+
   it('builds query strings without empty values', async () => {
     const fetch = fakeFetch(jsonResponse(200, { items: [], total: 0 }))
     const api = createApi({ fetch })
@@ -134,6 +282,13 @@ describe('api client', () => {
     await api.runJob('j1')
     expect(JSON.parse(fetch.calls[2].init.body)).toEqual({})
     expect(toQuery({})).toBe('')
+  })
+
+  it('knows a refusal for the CSRF token', () => {
+    expect(isCsrfError(new ApiError({ status: 403, code: 'permission_denied', message: 'missing or invalid CSRF token' }))).toBe(true)
+    expect(isCsrfError(new ApiError({ status: 403, code: 'permission_denied', message: 'bad csrf' }))).toBe(true)
+    expect(isCsrfError(new ApiError({ status: 403, code: 'permission_denied', message: 'admin role required' }))).toBe(false)
+    expect(isCsrfError(new ApiError({ status: 400, message: 'CSRF' }))).toBe(false)
   })
 
   it('adds the field to a message only when it is not there', () => {

@@ -1,6 +1,15 @@
 // The job form's state <-> the API's job document.
 import { describe, expect, it } from 'vitest'
-import { FIELD_OF_ERROR, advancedInUse, formToJob, jobToForm, normalizeTime } from '../src/utils/job-form.js'
+import {
+  FIELD_OF_ERROR,
+  advancedInUse,
+  changedFields,
+  formToJob,
+  isFormDirty,
+  jobToForm,
+  normalizeTime,
+  rebaseForm,
+} from '../src/utils/job-form.js'
 
 // A job as GET /api/v1/jobs/{id} answers it (src/model/job.cc, Job::ToJson),
 // with fields of a newer server this UI does not know.
@@ -119,5 +128,44 @@ describe('job form', () => {
   it('opens the advanced sections that hold non-defaults', () => {
     expect(advancedInUse(jobToForm({}))).toEqual({ schedule: false, execution: false, about: false })
     expect(advancedInUse(jobToForm(STORED))).toEqual({ schedule: true, execution: true, about: true })
+  })
+
+  it('knows which fields the user changed', () => {
+    const base = jobToForm(STORED)
+    const form = jobToForm(STORED)
+    expect(isFormDirty(form, base)).toBe(false)
+    form.cron = '0 0 3 * * ?'
+    form.tags = [...form.tags, 'new']
+    expect(changedFields(form, base).sort()).toEqual(['cron', 'tags'])
+    expect(isFormDirty(form, base)).toBe(true)
+  })
+
+  it('after a 409, lays the user changes over the stored job and takes its version', () => {
+    const base = jobToForm(STORED)
+    const form = jobToForm(STORED)
+    form.cron = '0 0 3 * * ?' // the user's edits
+    form.tags = ['finance']
+    // Meanwhile someone else changed the target and the remark: version 8.
+    const fresh = { ...STORED, version: 8, target: 'sh: /opt/jobs/report-v2', remark: 'moved', newField: 1 }
+    const rebased = rebaseForm(form, base, fresh)
+    expect(rebased.cron).toBe('0 0 3 * * ?')
+    expect(rebased.tags).toEqual(['finance'])
+    expect(rebased.target).toBe('sh: /opt/jobs/report-v2')
+    expect(rebased.remark).toBe('moved')
+    const doc = formToJob(rebased)
+    expect(doc.version).toBe(8)
+    expect(doc.newField).toBe(1)
+    expect(doc.cron).toBe('0 0 3 * * ?')
+    // The rebased form does not share arrays with the one it came from.
+    form.tags.push('later')
+    expect(rebased.tags).toEqual(['finance'])
+  })
+
+  it('a change the user made wins over the other change of the same field', () => {
+    const base = jobToForm(STORED)
+    const form = { ...jobToForm(STORED), remark: 'mine' }
+    const rebased = rebaseForm(form, base, { ...STORED, version: 9, remark: 'theirs' })
+    expect(rebased.remark).toBe('mine')
+    expect(formToJob(rebased).version).toBe(9)
   })
 })

@@ -5,6 +5,14 @@
 // Errors are {"error": {"code", "message", "field"}} with a 4xx/5xx status.
 // A 401 calls onUnauthorized (the app sends the user to the login page)
 // unless the request says it expects one (the login itself).
+//
+// A write refused with 403 for its CSRF token (the session changed under
+// the page: a log in again in another tab) asks GET /api/v1/session for the
+// current token, hands that session to onSession, and is sent again once.
+//
+// The client's own messages (no answer, an answer that could not be read)
+// go through `translate(key, values)` (the app gives it vue-i18n's t);
+// the ApiError's code says which: 'network' or 'read_failed'.
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
@@ -41,13 +49,44 @@ export function toQuery(params) {
   return text ? `?${text}` : ''
 }
 
-export function createClient({ fetch: fetchImpl, base = '', onUnauthorized } = {}) {
+export const CLIENT_MESSAGES = {
+  'errors.network': 'network error',
+  'errors.networkDetail': 'network error: {detail}',
+  'errors.readFailed': 'the answer could not be read',
+  'errors.readFailedDetail': 'the answer could not be read: {detail}',
+}
+
+// Without a translator: the browser's own text, or the English message.
+function defaultTranslate(key, values = {}) {
+  if (values.detail) return values.detail
+  return CLIENT_MESSAGES[key] || key
+}
+
+// The server's answer to a write whose CSRF token it did not take:
+// 403 {"error": {"code": "permission_denied", "message": "missing or invalid CSRF token"}}.
+export function isCsrfError(error) {
+  return Boolean(error) && error.status === 403 && /csrf/i.test(`${error.rawMessage ?? error.message ?? ''} ${error.code || ''}`)
+}
+
+export function createClient({
+  fetch: fetchImpl,
+  base = '',
+  onUnauthorized,
+  onSession,
+  translate,
+  sessionPath = '/api/v1/session',
+} = {}) {
   const doFetch = fetchImpl || ((...args) => globalThis.fetch(...args))
   let csrfToken = ''
   let unauthorized = onUnauthorized || null
+  let sessionHandler = onSession || null
+  let tr = translate || defaultTranslate
+  let refreshing = null
 
-  async function request(method, path, { query, body, signal, expectUnauthorized = false } = {}) {
-    const upper = method.toUpperCase()
+  const clientMessage = (key, detail) =>
+    detail ? tr(`${key}Detail`, { detail }) : tr(key, {})
+
+  async function send(upper, path, { query, body, signal }) {
     const headers = { Accept: 'application/json' }
     const init = { method: upper, headers, credentials: 'same-origin', signal }
     if (body !== undefined) {
@@ -61,13 +100,68 @@ export function createClient({ fetch: fetchImpl, base = '', onUnauthorized } = {
       response = await doFetch(`${base}${path}${toQuery(query)}`, init)
     } catch (e) {
       if (e && e.name === 'AbortError') throw e
-      throw new ApiError({ status: 0, code: 'network', message: e?.message || 'network error' })
+      throw new ApiError({ status: 0, code: 'network', message: clientMessage('errors.network', e?.message) })
     }
 
-    const data = await readBody(response)
+    let data
+    try {
+      data = await readBody(response)
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e
+      throw new ApiError({
+        status: response.status || 0,
+        code: 'read_failed',
+        message: clientMessage('errors.readFailed', e?.message),
+      })
+    }
+    return { response, data }
+  }
+
+  // The current session's CSRF token (one request for all the writes that
+  // need it at once). Resolves the session, or null when there is none.
+  function refreshSession() {
+    if (!refreshing) {
+      refreshing = (async () => {
+        try {
+          const info = await request('GET', sessionPath, { expectUnauthorized: true })
+          csrfToken = info?.csrfToken || ''
+          sessionHandler?.(info)
+          return info
+        } catch (e) {
+          if (e.status !== 401) throw e
+          csrfToken = ''
+          return null
+        }
+      })().finally(() => {
+        refreshing = null
+      })
+    }
+    return refreshing
+  }
+
+  async function request(method, path, options = {}) {
+    const { expectUnauthorized = false, csrfRetried = false } = options
+    const upper = method.toUpperCase()
+    const { response, data } = await send(upper, path, options)
     if (response.ok) return data
 
     const error = errorFrom(response, data)
+    if (!SAFE_METHODS.has(upper) && !csrfRetried && isCsrfError(error)) {
+      let info
+      try {
+        info = await refreshSession()
+      } catch {
+        throw error // the session could not be asked for: the first refusal stands
+      }
+      if (info?.csrfToken) return request(method, path, { ...options, csrfRetried: true })
+      if (!info) {
+        // No session any more: as if the write had been answered 401.
+        const gone = new ApiError({ status: 401, code: 'unauthenticated', message: error.rawMessage })
+        if (!expectUnauthorized && unauthorized) unauthorized(gone)
+        throw gone
+      }
+      throw error
+    }
     if (response.status === 401 && !expectUnauthorized && unauthorized) unauthorized(error)
     throw error
   }
@@ -78,12 +172,19 @@ export function createClient({ fetch: fetchImpl, base = '', onUnauthorized } = {
     post: (path, body, options) => request('POST', path, { ...options, body }),
     put: (path, body, options) => request('PUT', path, { ...options, body }),
     del: (path, options) => request('DELETE', path, options),
+    refreshSession,
     setCsrfToken(token) {
       csrfToken = token || ''
     },
     getCsrfToken: () => csrfToken,
     setUnauthorizedHandler(handler) {
       unauthorized = handler
+    },
+    setSessionHandler(handler) {
+      sessionHandler = handler
+    },
+    setTranslator(fn) {
+      tr = fn || defaultTranslate
     },
   }
 }

@@ -3,7 +3,7 @@
 // with createApi({ fetch }).
 import { createClient } from './client.js'
 
-export { ApiError, createClient, messageWithField, toQuery } from './client.js'
+export { ApiError, createClient, isCsrfError, messageWithField, toQuery } from './client.js'
 
 const e = encodeURIComponent
 
@@ -14,6 +14,8 @@ export function createApi(options = {}) {
     client: c,
     setCsrfToken: c.setCsrfToken,
     setUnauthorizedHandler: c.setUnauthorizedHandler,
+    setSessionHandler: c.setSessionHandler,
+    setTranslator: c.setTranslator,
 
     // auth.json
     async login(user, password) {
@@ -21,11 +23,17 @@ export function createApi(options = {}) {
       c.setCsrfToken(info?.csrfToken)
       return info
     },
+    // Resolves once the session is over (a 401: it already was); a refusal
+    // or a network failure rejects and the session stays.
     async logout() {
       try {
-        return await c.post('/api/v1/logout', undefined, { expectUnauthorized: true })
-      } finally {
+        const answer = await c.post('/api/v1/logout', undefined, { expectUnauthorized: true })
         c.setCsrfToken('')
+        return answer
+      } catch (err) {
+        if (err.status !== 401) throw err
+        c.setCsrfToken('')
+        return null
       }
     },
     // Who is logged in; a 401 here only means "nobody" and is answered null.
@@ -39,18 +47,18 @@ export function createApi(options = {}) {
         throw err
       }
     },
-    listUsers: () => c.get('/api/v1/users'),
+    listUsers: (options) => c.get('/api/v1/users', options),
     createUser: (user) => c.post('/api/v1/users', user),
     updateUser: (name, changes) => c.put(`/api/v1/users/${e(name)}`, changes),
     deleteUser: (name) => c.del(`/api/v1/users/${e(name)}`),
-    listTokens: (user) => c.get('/api/v1/tokens', { query: { user } }),
+    listTokens: (user, options) => c.get('/api/v1/tokens', { query: { user }, ...options }),
     createToken: (name) => c.post('/api/v1/tokens', { name }),
     revokeToken: (id) => c.del(`/api/v1/tokens/${e(id)}`),
-    listAudit: (query) => c.get('/api/v1/audit', { query }),
+    listAudit: (query, options) => c.get('/api/v1/audit', { query, ...options }),
 
     // catalog.json
     listJobs: (query, options) => c.get('/api/v1/jobs', { query, ...options }),
-    getJob: (id) => c.get(`/api/v1/jobs/${e(id)}`),
+    getJob: (id, options) => c.get(`/api/v1/jobs/${e(id)}`, options),
     createJob: (job) => c.post('/api/v1/jobs', job),
     updateJob: (id, job) => c.put(`/api/v1/jobs/${e(id)}`, job),
     deleteJob: (id) => c.del(`/api/v1/jobs/${e(id)}`),
@@ -59,29 +67,30 @@ export function createApi(options = {}) {
     // params: a string that replaces the job's params for this run, or undefined.
     runJob: (id, params) =>
       c.post(`/api/v1/jobs/${e(id)}/run`, params === undefined ? {} : { params }),
-    nextFires: (id, count = 5) => c.get(`/api/v1/jobs/${e(id)}/next`, { query: { count } }),
-    listGroups: () => c.get('/api/v1/groups'),
+    nextFires: (id, count = 5, options) => c.get(`/api/v1/jobs/${e(id)}/next`, { query: { count }, ...options }),
+    listGroups: (options) => c.get('/api/v1/groups', options),
     createGroup: (group) => c.post('/api/v1/groups', group),
     updateGroup: (name, group) => c.put(`/api/v1/groups/${e(name)}`, group),
     deleteGroup: (name) => c.del(`/api/v1/groups/${e(name)}`),
 
     // cluster.json
-    listNodes: () => c.get('/api/v1/nodes'),
-    listWorkers: (group) => c.get('/api/v1/workers', { query: { group } }),
-    listPlans: (group, { before, limit } = {}) =>
-      c.get('/api/v1/plans', { query: { group, before, limit } }),
-    listAssignments: (query) => c.get('/api/v1/assignments', { query }),
+    listNodes: (options) => c.get('/api/v1/nodes', options),
+    listWorkers: (group, options) => c.get('/api/v1/workers', { query: { group }, ...options }),
+    // The soonest first; `limit` of them (0: all), those firing `before` a time.
+    listPlans: (group, { before, limit } = {}, options) =>
+      c.get('/api/v1/plans', { query: { group, before, limit }, ...options }),
+    listAssignments: (query, options) => c.get('/api/v1/assignments', { query, ...options }),
     deleteAssignment: ({ group, worker, id }) =>
       c.del(`/api/v1/assignments/${e(group)}/${e(worker)}/${e(id)}`),
     cronPreview: (query, options) => c.get('/api/v1/cron/preview', { query, ...options }),
 
     // history.json
     listExecutions: (query, options) => c.get('/api/v1/executions', { query, ...options }),
-    getExecution: (id) => c.get(`/api/v1/executions/${e(id)}`),
+    getExecution: (id, options) => c.get(`/api/v1/executions/${e(id)}`, options),
     killExecution: (id, reason) =>
       c.post(`/api/v1/executions/${e(id)}/kill`, reason ? { reason } : {}),
-    stats: (query) => c.get('/api/v1/stats', { query }),
-    overview: () => c.get('/api/v1/stats/overview'),
+    stats: (query, options) => c.get('/api/v1/stats', { query, ...options }),
+    overview: (options) => c.get('/api/v1/stats/overview', options),
   }
 }
 

@@ -75,3 +75,25 @@ export async function promptText(message, { title, placeholder = '', value = '',
     return null
   }
 }
+
+// The session ended while a form holds unsaved edits: one lasting warning
+// (not one per failed background request) asking to log in again elsewhere.
+let sessionWarning = null
+export function warnSessionEnded() {
+  if (sessionWarning) return
+  sessionWarning = ElMessage({
+    type: 'warning',
+    message: t('session.endedUnsaved'),
+    showClose: true,
+    duration: 0,
+    onClose: () => {
+      sessionWarning = null
+    },
+  })
+}
+
+// The user logged in again (another tab): the warning is done with.
+export function clearSessionWarning() {
+  sessionWarning?.close()
+  sessionWarning = null
+}

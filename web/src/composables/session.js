@@ -3,6 +3,7 @@
 // GET /api/v1/session (after a reload) or POST /api/v1/login answered.
 import { reactive, readonly } from 'vue'
 import { api } from '../api/index.js'
+import { clearSessionWarning } from './notify.js'
 
 const ROLE_RANK = { viewer: 1, operator: 2, admin: 3 }
 
@@ -14,6 +15,13 @@ const state = reactive({
 })
 
 export const session = readonly(state)
+
+// The client asked for the session again (a write's CSRF token was refused
+// after a log in in another tab): that session, maybe another user's, is ours now.
+api.setSessionHandler((info) => {
+  apply(info)
+  if (info) clearSessionWarning()
+})
 
 function apply(info) {
   state.user = info?.user || ''
@@ -55,12 +63,11 @@ export async function login(user, password) {
   return session
 }
 
+// Only a logout the server took ends the session here; a refusal (or no
+// answer) rejects and the user stays logged in.
 export async function logout() {
-  try {
-    await api.logout()
-  } finally {
-    apply(null)
-  }
+  await api.logout()
+  apply(null)
 }
 
 // The server said 401 to a request: the session is gone.

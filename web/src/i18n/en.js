@@ -139,11 +139,20 @@ export default {
     timeoutHint: 'A run that exceeds the timeout is stopped and counts as failed.',
     created: 'Job "{name}" created',
     updated: 'Job "{name}" saved',
+    conflictTitle: 'The job was saved by someone else meanwhile',
+    conflictText: 'Reload the latest version: your changes are kept on top of it; check them and save again.',
+    reloadLatest: 'Reload latest',
+    reloaded: 'Reloaded version {version}',
+    reloadedKept: 'Reloaded version {version}; your changes kept: {fields}',
   },
   enums: {
     dialect: {
       forest: 'forest (5-7 fields, the original)',
       quartz: 'Quartz (seconds first, 1 = Sunday)',
+    },
+    dialectShort: {
+      forest: 'forest',
+      quartz: 'Quartz',
     },
     routing: {
       random: 'Random worker',
@@ -166,6 +175,7 @@ export default {
   },
   cron: {
     checking: 'Checking…',
+    couldNotCheck: 'Could not check the expression ({message}); it is checked again when the job is saved.',
     nextTimes: 'Next fires (in the job’s time zone):',
   },
   cronText: {
@@ -269,6 +279,8 @@ export default {
     lead: 'The leader dispatches the job once, now, to a worker of its group.',
     override: 'Run with other parameters',
     invalidJson: 'Not valid JSON: {message}',
+    jsonWarning: 'This looks like JSON but does not parse ({message}); it is sent as it is.',
+    paramsPlaceholder: 'Any text: the run gets it as FOREST_PARAMS',
     run: 'Run now',
     started: '"{name}" requested: it runs in a moment',
   },
@@ -366,6 +378,7 @@ export default {
     allGroups: 'All groups',
     empty: 'No workers registered',
     summary: '{active} active, {draining} draining, {running} running',
+    pid: 'pid {pid}',
   },
   nodes: {
     id: 'Node',
@@ -391,6 +404,11 @@ export default {
     search: 'Search name, ID, cron',
     empty: 'No enabled jobs',
     computedAt: 'Computed at {time}',
+    count: '{total} plans',
+    countOf: 'The soonest {shown} of {total}',
+    countMatching: '{matching} matching in the soonest {shown} of {total}',
+    countMatchingAll: '{matching} of {total} matching',
+    showMore: 'Show {n} more',
     hint: 'Previous fire: how far the leader has handled the schedule (fired, skipped, or when the job was created, edited or resumed).',
   },
   snapshots: {
@@ -462,6 +480,16 @@ export default {
     revokeTitle: 'Revoke the token',
     revokeConfirm: 'Revoke the token "{name}" of {user}? Programs using it lose access at once.',
     revoked: 'Token "{name}" revoked',
+  },
+  errors: {
+    network: 'The server could not be reached',
+    networkDetail: 'The server could not be reached ({detail})',
+    readFailed: 'The server’s answer could not be read',
+    readFailedDetail: 'The server’s answer could not be read ({detail})',
+    chunkFailed: 'This page could not be loaded: the UI may have been updated. Reload the page.',
+  },
+  session: {
+    endedUnsaved: 'Your session has ended. Your edits are still here: log in again in another tab, then save.',
   },
   notFound: {
     title: 'Page not found',

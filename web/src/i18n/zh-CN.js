@@ -137,11 +137,20 @@ export default {
     timeoutHint: '超时的执行会被终止并记为失败。',
     created: '已创建任务“{name}”',
     updated: '已保存任务“{name}”',
+    conflictTitle: '在你编辑期间，任务已被他人保存',
+    conflictText: '请重新加载最新版本：你的修改会保留在最新版本之上，确认后再次保存。',
+    reloadLatest: '加载最新版本',
+    reloaded: '已加载版本 {version}',
+    reloadedKept: '已加载版本 {version}，保留了你的修改：{fields}',
   },
   enums: {
     dialect: {
       forest: 'forest（5-7 个字段，兼容原版）',
       quartz: 'Quartz（秒在前，1 = 周日）',
+    },
+    dialectShort: {
+      forest: 'forest',
+      quartz: 'Quartz 语法',
     },
     routing: {
       random: '随机节点',
@@ -164,6 +173,7 @@ export default {
   },
   cron: {
     checking: '检查中…',
+    couldNotCheck: '无法检查表达式（{message}），保存任务时会再次检查。',
     nextTimes: '接下来的触发时间（任务时区）：',
   },
   cronText: {
@@ -254,6 +264,8 @@ export default {
     lead: '调度主节点会立即把任务派给其任务组中的一个执行节点，执行一次。',
     override: '使用其他参数执行',
     invalidJson: '不是有效的 JSON：{message}',
+    jsonWarning: '看起来像 JSON 但无法解析（{message}），将按原样发送。',
+    paramsPlaceholder: '任意文本：执行时作为 FOREST_PARAMS 传入',
     run: '立即执行',
     started: '已请求执行“{name}”，稍后开始',
   },
@@ -351,6 +363,7 @@ export default {
     allGroups: '全部任务组',
     empty: '没有已注册的执行节点',
     summary: '{active} 个在线，{draining} 个下线中，{running} 个执行中',
+    pid: '进程号 {pid}',
   },
   nodes: {
     id: '节点',
@@ -376,6 +389,11 @@ export default {
     search: '搜索名称、ID、Cron',
     empty: '没有已启用的任务',
     computedAt: '计算于 {time}',
+    count: '共 {total} 个',
+    countOf: '最近的 {shown} 个，共 {total} 个',
+    countMatching: '最近的 {shown} 个（共 {total} 个）中有 {matching} 个匹配',
+    countMatchingAll: '{total} 个中有 {matching} 个匹配',
+    showMore: '再显示 {n} 个',
     hint: '上次触发：主节点处理到的调度进度（已触发、已跳过，或任务创建、编辑、恢复的时间）。',
   },
   snapshots: {
@@ -447,6 +465,16 @@ export default {
     revokeTitle: '吊销令牌',
     revokeConfirm: '确定吊销 {user} 的令牌“{name}”？使用它的程序将立即失去访问权限。',
     revoked: '已吊销令牌“{name}”',
+  },
+  errors: {
+    network: '无法连接服务器',
+    networkDetail: '无法连接服务器（{detail}）',
+    readFailed: '无法读取服务器的响应',
+    readFailedDetail: '无法读取服务器的响应（{detail}）',
+    chunkFailed: '页面加载失败，界面可能已更新，请刷新页面。',
+  },
+  session: {
+    endedUnsaved: '登录已失效。你的修改仍在：请在另一个标签页重新登录，然后再保存。',
   },
   notFound: {
     title: '页面不存在',

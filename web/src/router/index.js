@@ -1,9 +1,16 @@
 // Routes: every page is its own chunk, loaded when first visited. Pages
 // live inside AppLayout (menu, header) except the login page.
+import { watch } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
 import { api } from '../api/index.js'
 import { ensureSession, forgetSession, hasRole, isLoggedIn } from '../composables/session.js'
+import { notifyError, warnSessionEnded } from '../composables/notify.js'
+import { hasUnsavedWork } from '../composables/unsaved.js'
+import { currentLocale, i18n } from '../i18n/index.js'
 import AppLayout from '../components/AppLayout.vue'
+import { documentTitle, isChunkLoadError, reloadForChunkError, safeRedirect } from './helpers.js'
+
+export { safeRedirect }
 
 export const routes = [
   {
@@ -51,15 +58,40 @@ router.beforeEach(async (to) => {
   return true
 })
 
-// Only paths of this app: never an absolute URL from the query.
-export function safeRedirect(target) {
-  const path = typeof target === 'string' ? target : ''
-  if (path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/login')) return path
-  return { name: 'dashboard' }
+// A page's chunk failed to load (the UI was upgraded under this tab): load
+// the page again from the server, once; a second failure is shown.
+const t = (key, values) => i18n.global.t(key, values)
+
+router.onError((error, to) => {
+  let storage = null
+  try {
+    storage = globalThis.sessionStorage
+  } catch {
+    storage = null
+  }
+  const reloaded = reloadForChunkError(error, to, {
+    storage,
+    assign: (path) => globalThis.location.assign(path),
+  })
+  if (reloaded) return
+  notifyError(isChunkLoadError(error) ? new Error(t('errors.chunkFailed')) : error)
+})
+
+// The tab's title follows the page and the language.
+function setTitle() {
+  if (globalThis.document) document.title = documentTitle(router.currentRoute.value, t)
 }
+router.afterEach(setTitle)
+watch(currentLocale, setTitle)
 
 // A 401 from any request: the session has ended; log in again and come back.
+// Not while a form holds unsaved edits: the user is asked to log in again in
+// another tab, then save (the write then takes the new session's CSRF token).
 api.setUnauthorizedHandler(() => {
+  if (hasUnsavedWork()) {
+    warnSessionEnded()
+    return
+  }
   forgetSession()
   const current = router.currentRoute.value
   if (current.name !== 'login') {

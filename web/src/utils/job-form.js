@@ -145,6 +145,32 @@ export function advancedInUse(form) {
   }
 }
 
+// The form's fields (what the user edits; `original` is the document).
+const formFields = (form) => Object.keys(form || {}).filter((k) => k !== 'original')
+const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+
+// The fields of `form` that differ from `base` (the form as it was opened).
+export function changedFields(form, base) {
+  const keys = new Set([...formFields(form), ...formFields(base)])
+  return [...keys].filter((k) => !same(form?.[k], base?.[k]))
+}
+
+export function isFormDirty(form, base) {
+  return changedFields(form, base).length > 0
+}
+
+// After a 409 (someone saved the job since it was opened): the stored
+// document `fresh` (its new version), with the fields the user changed
+// since `base` laid over it. Fields the user left alone take the stored
+// values; fields of `fresh` the form does not know go back unchanged.
+export function rebaseForm(form, base, fresh) {
+  const next = jobToForm(fresh)
+  for (const key of changedFields(form, base)) {
+    if (key in next) next[key] = structuredCloneSafe({ v: form[key] }).v ?? next[key]
+  }
+  return next
+}
+
 function structuredCloneSafe(value) {
   return JSON.parse(JSON.stringify(value ?? {}))
 }
