@@ -57,6 +57,22 @@ class AuthRoutesTest : public ::testing::Test {
     return Call(method, path, body, {{"authorization", "Bearer " + token}});
   }
   static std::string Group(const std::string& name) { return R"({"name":")" + name + R"("})"; }
+  // Logs in as a browser does: the session cookie ("name=value") and the CSRF token.
+  struct BrowserSession {
+    std::string cookie;
+    std::string csrf;
+  };
+  BrowserSession LogIn(const std::string& user, const std::string& password) {
+    const Response login = Call("POST", "/api/v1/login",
+                                json{{"user", user}, {"password", password}}.dump());
+    EXPECT_EQ(login.status, 200) << login.body;
+    BrowserSession session;
+    for (const auto& [name, value] : login.headers) {
+      if (name == "Set-Cookie") session.cookie = value.substr(0, value.find(';'));
+    }
+    if (login.status == 200) session.csrf = json::parse(login.body)["csrfToken"];
+    return session;
+  }
 
   FakeClock clock_{ParseIso8601("2026-03-01T08:00:00Z", TimeZone::Utc()).value()};
   std::unique_ptr<coord::Store> store_;
@@ -189,16 +205,9 @@ TEST_F(AuthRoutesTest, RunsFromASessionAreManualAndByTokenApi) {
                               R"({"name":"j","group":"g","cron":"0 0 3 * * ?","target":"x"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = json::parse(created.body)["id"];
-  const Response login =
-      Call("POST", "/api/v1/login", R"({"user":"olga","password":"olga-password"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  std::string cookie;
-  for (const auto& [name, value] : login.headers) {
-    if (name == "Set-Cookie") cookie = value.substr(0, value.find(';'));
-  }
-  const std::string csrf = json::parse(login.body)["csrfToken"];
+  const BrowserSession session = LogIn("olga", "olga-password");
   ASSERT_EQ(Call("POST", "/api/v1/jobs/" + id + "/run", "",
-                 {{"cookie", cookie}, {"x-csrf-token", csrf}})
+                 {{"cookie", session.cookie}, {"x-csrf-token", session.csrf}})
                 .status,
             202);
   ASSERT_EQ(As(olga_, "POST", "/api/v1/jobs/" + id + "/run").status, 202);
@@ -216,13 +225,7 @@ TEST_F(AuthRoutesTest, RunsFromASessionAreManualAndByTokenApi) {
 // Regression: the original's list endpoints are POST, so the original UI's
 // reads needed a CSRF token from a browser session and filled the audit log.
 TEST_F(AuthRoutesTest, LegacyListsAreReadsWithoutCsrfAndNotAudited) {
-  const Response login =
-      Call("POST", "/api/v1/login", R"({"user":"vera","password":"vera-password"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  std::string cookie;
-  for (const auto& [name, value] : login.headers) {
-    if (name == "Set-Cookie") cookie = value.substr(0, value.find(';'));
-  }
+  const std::string cookie = LogIn("vera", "vera-password").cookie;
   for (const std::string path : {"/job/list", "/group/list", "/node/list", "/plan/list",
                                  "/client/list", "/snapshot/list", "/execute/snapshot/list"}) {
     const std::string body = path == "/client/list" ? R"({"group":"g"})" : "{}";

@@ -40,6 +40,16 @@ class TempDir {
   std::string path_;
 };
 
+// A standalone node "n1" with its data in `dir`/data and the API on a free
+// loopback port.
+ServerOptions LocalOptions(const TempDir& dir) {
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  return o;
+}
+
 TEST(ValidateHttpAddressTest, AcceptsHostPortAndPort) {
   for (const char* a :
        {":2856", "127.0.0.1:2856", "0.0.0.0:1", "localhost:65535", "[::1]:8080", "127.0.0.1:0"}) {
@@ -91,10 +101,7 @@ TEST(ServerTest, RejectsBadOptions) {
 // and accepts that admin.
 TEST(ServerTest, FirstStartCreatesTheAdminAndTheApiNeedsALogin) {
   TempDir dir;
-  ServerOptions o;
-  o.data_dir = dir.path() + "/data";
-  o.node_id = "n1";
-  o.http_address = "127.0.0.1:0";
+  ServerOptions o = LocalOptions(dir);
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string file = o.data_dir + "/admin-password";
@@ -138,10 +145,7 @@ TEST(ServerTest, ServesHttpsAndCorsOnlyForListedOrigins) {
       "-keyout " +
       key + " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
-  ServerOptions o;
-  o.data_dir = dir.path() + "/data";
-  o.node_id = "n1";
-  o.http_address = "127.0.0.1:0";
+  ServerOptions o = LocalOptions(dir);
   o.auth = false;
   o.tls_cert = cert;
   o.tls_key = key;
@@ -176,10 +180,7 @@ TEST(ServerTest, ServesHttpsAndCorsOnlyForListedOrigins) {
 // caller's cookie: a plain "*", no credentials.
 TEST(ServerTest, CorsWildcardNeverGrantsCredentials) {
   TempDir dir;
-  ServerOptions o;
-  o.data_dir = dir.path() + "/data";
-  o.node_id = "n1";
-  o.http_address = "127.0.0.1:0";
+  ServerOptions o = LocalOptions(dir);
   o.auth = false;
   o.cors_origins = {"https://ops.example.com", "*"};
   auto server = Server::Start(o);
@@ -200,10 +201,7 @@ TEST(ServerTest, CorsWildcardNeverGrantsCredentials) {
 // directory without index.html is refused before anything starts.
 TEST(ServerTest, ServesTheUiOfWebDirBesideTheApi) {
   TempDir dir;
-  ServerOptions o;
-  o.data_dir = dir.path() + "/data";
-  o.node_id = "n1";
-  o.http_address = "127.0.0.1:0";
+  ServerOptions o = LocalOptions(dir);
   o.web_dir = FOREST_WEB_TESTDATA;
   auto server = Server::Start(o);
   ASSERT_TRUE(server.ok()) << server.status();
