@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine (missing packages only), builds Forest and runs
-# every test: unit, CLI, differential (croniter, Quartz), benchmark smoke runs,
-# the unit, CLI and etcd tests again under ASan+UBSan, and the libFuzzer
-# targets.
+# Sets up a Debian 12 machine (missing packages only), builds Forest (with the
+# web UI: npm ci when web/package-lock.json changed) and runs every test:
+# unit, CLI, etcd, databases, integration, differential (croniter, Quartz),
+# the web UI's unit tests and its end-to-end test in headless Chromium,
+# benchmark smoke runs, the unit, CLI and etcd tests again under ASan+UBSan,
+# and the libFuzzer targets.
 #
 #   scripts/test.sh                     everything (what CI runs)
 #   FOREST_FUZZ_SECONDS=0 scripts/test.sh        skip the fuzz run
