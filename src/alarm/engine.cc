@@ -251,9 +251,11 @@ class AlarmEngine::Impl {
       const Time now = clock_.Now();
       if (leading_ && !crashed_) {
         if (!ready_) Prepare(now);
+        if (ready_ && now >= quiet_until_) {
+          // A database error in either waits a second (no spinning on it).
+          if (!HandleMisfires() || !ExpireWindows(now)) quiet_until_ = now + milliseconds(1000);
+        }
         if (ready_) {
-          HandleMisfires();
-          ExpireWindows(now);
           if (now >= next_check_) {
             Checks(now);
             next_check_ = now + options_.check_interval;
@@ -273,7 +275,7 @@ class AlarmEngine::Impl {
       Time due = Time::max();
       if (leading_ && !crashed_) {
         due = std::min({next_poll_, next_check_, ready_ ? due : now + options_.poll});
-        for (const auto& [key, w] : windows_) due = std::min(due, w.end);
+        for (const auto& [key, w] : windows_) due = std::min(due, std::max(w.end, quiet_until_));
       }
       if (poke_ && ready_) continue;
       // At least 1 ms: work that keeps failing (the database is away) must
@@ -376,7 +378,7 @@ class AlarmEngine::Impl {
     job_cache_.clear();
     snapshot_.reset();
     leader_announced_ = false;
-    next_poll_ = next_check_ = next_retention_ = Time::min();
+    next_poll_ = next_check_ = next_retention_ = quiet_until_ = Time::min();
   }
 
   // As a crash at a fault point would leave it: nothing more is written.
@@ -532,13 +534,14 @@ class AlarmEngine::Impl {
     return absl::OkStatus();
   }
 
-  void HandleMisfires() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // False after an error (the rest is tried again later).
+  bool HandleMisfires() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (!misfires_.empty() && leading_ && !crashed_) {
       const scheduler::MisfireEvent& m = misfires_.front();
       auto r = ResolveJob(m.job_id, m.group);
       if (!r.ok()) {
         CountError();
-        return;  // tried again next time round
+        return false;
       }
       if (Enabled(r->rule, Kind::kMisfire)) {
         Event e;
@@ -558,11 +561,12 @@ class AlarmEngine::Impl {
         e.at = e.first_at = e.last_at = clock_.Now();
         if (!Raise(std::move(e), *r, WindowOf(*r)).ok()) {
           CountError();
-          return;
+          return false;
         }
       }
       misfires_.pop_front();
     }
+    return true;
   }
 
   // --- Grouping and recording ----------------------------------------------------
@@ -649,21 +653,23 @@ class AlarmEngine::Impl {
     return absl::OkStatus();
   }
 
-  void ExpireWindows(Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // False after an error (the summary is tried again later).
+  bool ExpireWindows(Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::vector<std::string> ended;
     for (const auto& [key, w] : windows_) {
       if (now >= w.end) ended.push_back(key);
     }
     for (const std::string& key : ended) {
-      if (crashed_) return;
+      if (crashed_) return true;
       auto it = windows_.find(key);
       if (it == windows_.end()) continue;
       if (const absl::Status s = CloseWindow(key, it->second); !s.ok()) {
         CountError();
         spdlog::warn("alarm {}: cannot record a summary: {}", options_.node_id, s.ToString());
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   absl::Status Record(const Event& e, const std::vector<std::string>& channels)
@@ -1055,6 +1061,7 @@ class AlarmEngine::Impl {
   Time next_poll_ ABSL_GUARDED_BY(mu_) = Time::min();
   Time next_check_ ABSL_GUARDED_BY(mu_) = Time::min();
   Time next_retention_ ABSL_GUARDED_BY(mu_) = Time::min();
+  Time quiet_until_ ABSL_GUARDED_BY(mu_) = Time::min();
   std::map<std::string, Window> windows_ ABSL_GUARDED_BY(mu_);
   std::unordered_set<std::string> recent_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> recent_order_ ABSL_GUARDED_BY(mu_);

@@ -167,6 +167,49 @@ void IntoAlarm(soci::statement& st, AlarmRow& r) {
   st.exchange(soci::into(r.leader_node));
 }
 
+// A transaction that writes. On SQLite it takes the write lock at once
+// (BEGIN IMMEDIATE): a deferred one that read first could not upgrade after
+// another connection (the history's, in the same file) wrote meanwhile,
+// and would fail at once instead of waiting out the busy timeout.
+class WriteTransaction {
+ public:
+  WriteTransaction(soci::session& sql, DbUrl::Kind kind)
+      : sql_(sql), sqlite_(kind == DbUrl::Kind::kSqlite) {
+    if (sqlite_) {
+      sql_ << "BEGIN IMMEDIATE";
+    } else {
+      sql_.begin();
+    }
+  }
+  ~WriteTransaction() {
+    if (done_) return;
+    try {
+      if (sqlite_) {
+        sql_ << "ROLLBACK";
+      } else {
+        sql_.rollback();
+      }
+    } catch (...) {
+      // The connection is gone: so is the transaction.
+    }
+  }
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+  void Commit() {
+    if (sqlite_) {
+      sql_ << "COMMIT";
+    } else {
+      sql_.commit();
+    }
+    done_ = true;
+  }
+
+ private:
+  soci::session& sql_;
+  const bool sqlite_;
+  bool done_ = false;
+};
+
 // A WHERE clause of conditions, each with one bound value at its '?'.
 class Where {
  public:
@@ -215,7 +258,7 @@ class SociAlarmLog final : public AlarmLog {
   absl::StatusOr<bool> Record(const AlarmEntry& entry) override {
     RETURN_IF_ERROR(Validate(entry));
     return db_.Run("recording an alarm", [&](soci::session& sql) -> absl::StatusOr<bool> {
-      soci::transaction tr(sql);
+      WriteTransaction tr(sql, db_.url().kind);
       std::string id = entry.id;
       long long existing = 0;
       sql << "SELECT COUNT(*) FROM forest_alarm WHERE id = :id", soci::into(existing),
@@ -251,7 +294,7 @@ class SociAlarmLog final : public AlarmLog {
             soci::use(attempts), soci::use(error), soci::use(next), soci::use(owner),
             soci::use(updated), soci::use(sent, sent_ind), soci::use(created);
       }
-      tr.commit();
+      tr.Commit();
       return true;
     });
   }
@@ -443,7 +486,7 @@ class SociAlarmLog final : public AlarmLog {
     if (c.key.empty()) return absl::InvalidArgumentError("an alarm condition needs a key");
     RETURN_IF_ERROR(CheckId(c.key, kMaxAlarmConditionKey, "condition key"));
     return db_.Run("writing an alarm condition", [&](soci::session& sql) -> absl::Status {
-      soci::transaction tr(sql);
+      WriteTransaction tr(sql, db_.url().kind);
       std::string key = c.key;
       int open = c.open ? 1 : 0;
       long long episode = c.episode, changed = ToMillis(c.changed_at);
@@ -464,7 +507,7 @@ class SociAlarmLog final : public AlarmLog {
               soci::use(key), soci::use(open), soci::use(episode), soci::use(changed);
         }
       }
-      tr.commit();
+      tr.Commit();
       return absl::OkStatus();
     });
   }
@@ -484,12 +527,12 @@ class SociAlarmLog final : public AlarmLog {
         while (st.fetch()) ids.push_back(id);
       }
       if (ids.empty()) return int64_t{0};
-      soci::transaction tr(sql);
+      WriteTransaction tr(sql, db_.url().kind);
       for (std::string& id : ids) {
         sql << "DELETE FROM forest_alarm_delivery WHERE alarm_id = :a", soci::use(id);
         sql << "DELETE FROM forest_alarm WHERE id = :a", soci::use(id);
       }
-      tr.commit();
+      tr.Commit();
       return static_cast<int64_t>(ids.size());
     });
   }
