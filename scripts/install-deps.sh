@@ -17,6 +17,7 @@ packages=(
   etcd-server etcd-client
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client  # history DB tests (label db)
   python3 python3-croniter             # differential oracle for 5-field cron
+  python3-aiosmtpd                     # the alarm e-mail tests' SMTP server
   libquartz2-java default-jdk-headless # differential oracle for the quartz dialect
   chromium                             # the web UI's end-to-end test (label browser)
 )

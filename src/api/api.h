@@ -9,10 +9,12 @@
 #include <memory>
 #include <string>
 
+#include "alarm/sender.h"
 #include "api/router.h"
 #include "auth/auth.h"
 #include "common/clock.h"
 #include "coord/store.h"
+#include "history/alarm_log.h"
 #include "history/audit.h"
 #include "history/history.h"
 #include "scheduler/node.h"
@@ -38,6 +40,12 @@ struct ApiDeps {
   history::AuditLog* audit = nullptr;
   // Session cookies carry Secure (the API is served over HTTPS).
   bool secure_cookies = false;
+  // Alarms (alarm/): the alarm log the history routes list, and the sender
+  // of test messages. Null: those routes answer 503 (channels and rules,
+  // kept in the store, work regardless). `ui_url` links test messages.
+  history::AlarmLog* alarm_log = nullptr;
+  alarm::Sender* alarm_sender = nullptr;
+  std::string ui_url;
   // The jobs and groups (catalog.h), shared by the REST and the legacy
   // routes so a list after a write through either sees it. AddRoutes makes
   // one when null; the Add*Routes below each make their own when null.
@@ -53,6 +61,8 @@ void AddCatalogRoutes(Router& router, const ApiDeps& deps);
 void AddClusterRoutes(Router& router, const ApiDeps& deps);
 // Executions (list, get, kill) and statistics (rest_history.cc).
 void AddHistoryRoutes(Router& router, const ApiDeps& deps);
+// Alarm channels, rules and history (rest_alarm.cc).
+void AddAlarmRoutes(Router& router, const ApiDeps& deps);
 // The original's endpoints (POST /job/add, ...; legacy.cc, docs/legacy-api.md).
 void AddLegacyRoutes(Router& router, const ApiDeps& deps);
 // Login, logout, session, users, tokens, audit (rest_auth.cc); and the

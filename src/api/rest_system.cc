@@ -44,6 +44,7 @@ void AddRoutes(Router& router, const ApiDeps& given) {
   AddCatalogRoutes(router, deps);
   AddClusterRoutes(router, deps);
   AddHistoryRoutes(router, deps);
+  AddAlarmRoutes(router, deps);
   AddLegacyRoutes(router, deps);
   AddAuthRoutes(router, deps);
   InstallAuth(router, deps);

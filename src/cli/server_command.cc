@@ -44,6 +44,8 @@ struct ServerArgs {
   std::string log_level = "info";
   bool allow_shell = false;
   std::vector<std::string> allow_commands;
+  std::string ui_url;
+  std::string alarm_window = "5m";
 };
 
 // Turns the flags into options; on a bad value prints why and answers nullopt.
@@ -122,6 +124,20 @@ std::optional<server::ServerOptions> ToOptions(const ServerArgs& args) {
   if (!args.admin_password.empty()) o.admin_password = args.admin_password;
   o.allow_shell = args.allow_shell;
   o.allowed_commands = args.allow_commands;
+  if (!args.ui_url.empty()) {
+    if (args.ui_url.rfind("http://", 0) != 0 && args.ui_url.rfind("https://", 0) != 0) {
+      return fail("--ui-url", absl::InvalidArgumentError(
+                                  "must start with http:// or https:// (where users open the UI)"));
+    }
+    o.ui_url = args.ui_url;
+    while (!o.ui_url.empty() && o.ui_url.back() == '/') o.ui_url.pop_back();
+  }
+  auto window = ParseDuration(args.alarm_window, std::chrono::seconds(1));
+  if (!window.ok()) return fail("--alarm-window", window.status());
+  if (*window < std::chrono::seconds(0) || *window > std::chrono::hours(24)) {
+    return fail("--alarm-window", absl::InvalidArgumentError("must be within 0s..24h"));
+  }
+  o.alarm_window = std::chrono::duration_cast<std::chrono::seconds>(*window);
   return o;
 }
 
@@ -206,6 +222,12 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
                   "background; 0 keeps them forever")
       ->envname("FOREST_HISTORY_RETENTION_DAYS")
       ->capture_default_str();
+  add("--ui-url", args->ui_url, "UI_URL",
+      "where users open the web UI, for the links in alarm messages (default: http(s)://HOST:PORT "
+      "of --http-address, the node id when it listens on every address)");
+  add("--alarm-window", args->alarm_window, "ALARM_WINDOW",
+      "repeats of one alarm (kind and job) within this window are sent as one summary, unless a "
+      "rule sets groupWindowSeconds; 0s sends every one");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
   cmd->add_flag("--allow-shell", args->allow_shell,
                 "standalone: the embedded worker runs command targets (refused without it)")

@@ -151,7 +151,8 @@ TEST_P(AuditTest, SharesTheDatabaseWithTheHistory) {
   ASSERT_NE(history, nullptr);
   ASSERT_TRUE(history->Upsert({MakeExecution("e1", "j", 1)}).ok());
   EXPECT_EQ(ListOrDie({}).total_count, 1);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
 }
 
 // A database at schema version 3 gets the audit table from version 4, its
@@ -169,7 +170,8 @@ TEST_P(AuditTest, VersionFourAddsTheTableToAVersionThreeDatabase) {
   auto log = OpenAuditLog(url_, clock_);
   ASSERT_TRUE(log.ok()) << log.status();
   log_ = std::move(log).value();
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
   Append(Entry("alice", "job.run", "job", "j", kT0));
   EXPECT_EQ(ListOrDie({}).total_count, 1);
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM job_execute_snapshot"), "1");

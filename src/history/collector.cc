@@ -470,6 +470,10 @@ void Collector::Impl::Flush() {
         ++stats_.quarantined;
       }
     }
+    if (status.ok() && !rows.empty() && options_.on_stored) {
+      // Told before any key goes: what it records survives a crash here.
+      status = options_.on_stored(rows);
+    }
     if (!status.ok()) {
       db_backoff_ = db_backoff_ == milliseconds(0) ? options_.retry_min
                                                    : std::min(db_backoff_ * 2, options_.retry_max);

@@ -40,6 +40,8 @@
 //    an unknown outcome, or a new leader upserting again everything still in
 //    the store, is harmless. Store errors on a delete are retried the same
 //    way (same compares, so a delete that landed is not repeated).
+//  - After each successful Upsert, on_stored (if set) is told of the rows,
+//    before their keys are deleted; its error counts as a database error.
 //  - A delete refused by the fence (another node leads) stops the collector
 //    as Follow() would, drops what it holds in memory (still in the store,
 //    for the next leader) and calls on_fenced_out: the node decides.
@@ -56,6 +58,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -78,6 +81,12 @@ struct CollectorOptions {
   // Called (on the collector thread) when a fenced delete found another
   // leader; the collector has already stopped collecting.
   std::function<void()> on_fenced_out;
+  // Told of every batch the database stored (on the collector thread),
+  // before any of its keys is deleted: what alarms are raised from
+  // (alarm/). An error is handled as the database's would be: the batch
+  // is stored again later (Upsert is idempotent) and told again, so the
+  // callee must be idempotent too. Unset: nothing is told.
+  std::function<absl::Status(const std::vector<Execution>& stored)> on_stored;
 };
 
 struct CollectorStats {

@@ -317,6 +317,34 @@ TEST_F(CollectorTest, DatabaseDownDeletesNothingAndRetries) {
   EXPECT_EQ(s.pending, 0u);
 }
 
+// on_stored (the alarms' source) hears of every stored row before its key
+// goes, and its failure holds the keys back like the database's would: the
+// batch is stored and told again.
+TEST_F(CollectorTest, OnStoredHearsOfEveryRowBeforeItsKeyIsDeletedAndCanHoldItBack) {
+  std::mutex mu;
+  std::vector<std::string> told;
+  std::atomic<int> refusals{2};
+  CollectorOptions options;
+  options.on_stored = [&](const std::vector<Execution>& rows) -> absl::Status {
+    // Nothing told here is gone from the store yet.
+    for (const Execution& e : rows) {
+      const std::string key = keys::Execute("g1", e.worker, e.record.run.id);
+      EXPECT_EQ(store_->Range(coord::RangeRequest::Single(key)).value().kvs.size(), 1u) << key;
+    }
+    if (refusals.fetch_sub(1) > 0) return absl::UnavailableError("alarm log down");
+    std::lock_guard lock(mu);
+    for (const Execution& e : rows) told.push_back(e.record.run.id);
+    return absl::OkStatus();
+  };
+  Collector& c = StartCollector(std::move(options));
+  c.Lead(BecomeLeader());
+  PutRecord("r1", model::RunStatus::kError, "boom");
+  ASSERT_TRUE(WaitUntil([&] { return Records().empty(); }));
+  EXPECT_GE(c.stats().db_errors, 2);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(told, std::vector<std::string>{"r1"});
+}
+
 TEST_F(CollectorTest, BatchesHoldAtMostMaxBatchRows) {
   // 1,000 records before leading: read by the range, two full batches.
   for (int base = 0; base < 1000; base += 100) {

@@ -19,9 +19,10 @@ absl::StatusOr<DbUrl> Fresh(std::unique_ptr<DbServer>& server,
     if (!started.ok()) return started.status();
     server = std::move(started).value();
   }
-  RETURN_IF_ERROR(
-      server->Exec("DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, forest_audit, "
-                   "forest_schema_migrations"));
+  RETURN_IF_ERROR(server->Exec(
+      "DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, forest_audit, forest_alarm, "
+      "forest_alarm_delivery, forest_alarm_condition, "
+      "forest_schema_migrations"));
   return ParseDbUrl(server->url());
 }
 

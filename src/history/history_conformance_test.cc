@@ -301,7 +301,8 @@ TEST_P(HistoryConformanceTest, OpeningTwiceIsANoOp) {
   }
   auto again = OpenStore();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
   EXPECT_EQ(ListOrDie(*again, {}).total_count, 1);
 }
 
@@ -420,7 +421,8 @@ TEST_P(HistoryConformanceTest, MigratesTheOriginalsTableKeepingEveryRow) {
   // created_at came from create_time, a local wall time.
   const Time x2_created = ParseIso8601("2019-07-25 15:06:00", TimeZone::Local()).value();
   EXPECT_EQ(Ids(ListOrDie(*store, {.from = x2_created})), (std::vector<std::string>{"x2"}));
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
 
   // The widened columns take our ids, targets and params.
   Execution wide = MakeExecution("wide", std::string(128, 'j'), 1);
@@ -442,7 +444,8 @@ TEST_P(HistoryConformanceTest, MigratesTheOriginalsTableKeepingEveryRow) {
   auto again = OpenStore();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(ListOrDie(*again, {}).total_count, 3);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HistoryConformanceTest, ::testing::ValuesIn(TestBackends()),

@@ -9,6 +9,8 @@
 //      Rows of version 2 get scheduled_at from scheduled_time, and
 //      started_at from created_at (version 2 stored the start there).
 //   4: forest_audit, the audit log (audit.h), with its indexes.
+//   5: the alarm log (alarm_log.h): forest_alarm, forest_alarm_delivery,
+//      forest_alarm_condition, with their indexes.
 // Nodes migrating at once take turns (MigrationLock).
 // Each step checks what exists before changing it, so a version interrupted
 // half way (MySQL commits every DDL statement on its own) is finished by the
@@ -353,6 +355,71 @@ void CreateAuditTable(soci::session& sql, Kind kind) {
   }
 }
 
+// Version 5. Index names carry the table's on every backend.
+void CreateAlarmTables(soci::session& sql, Kind kind) {
+  const std::string text = kind == Kind::kMysql ? "MEDIUMTEXT" : "TEXT";
+  const std::string engine =
+      kind == Kind::kMysql ? " ENGINE = INNODB DEFAULT CHARSET = utf8mb4" : "";
+  sql << "CREATE TABLE IF NOT EXISTS forest_alarm ("
+         "id VARCHAR(64) NOT NULL PRIMARY KEY, "
+         "kind VARCHAR(32) NOT NULL, "
+         "job_id VARCHAR(128) NOT NULL, "
+         "job_name VARCHAR(255) NOT NULL, "
+         "group_name VARCHAR(128) NOT NULL, "
+         "execution_id VARCHAR(64) NOT NULL, "
+         "worker VARCHAR(128) NOT NULL, "
+         "title VARCHAR(512) NOT NULL, "
+         "detail " +
+             text +
+             " NULL, "
+             "event_count BIGINT NOT NULL, "
+             "first_at BIGINT NOT NULL, "
+             "last_at BIGINT NOT NULL, "
+             "created_at BIGINT NOT NULL, "
+             "leader_node VARCHAR(128) NOT NULL)" +
+             engine;
+  sql << "CREATE TABLE IF NOT EXISTS forest_alarm_delivery ("
+         "alarm_id VARCHAR(64) NOT NULL, "
+         "channel_id VARCHAR(128) NOT NULL, "
+         "channel_name VARCHAR(255) NOT NULL, "
+         "channel_type VARCHAR(16) NOT NULL, "
+         "state VARCHAR(16) NOT NULL, "
+         "attempts INT NOT NULL, "
+         "last_error VARCHAR(1024) NOT NULL, "
+         "next_attempt_at BIGINT NOT NULL, "
+         "owner VARCHAR(255) NOT NULL, "
+         "updated_at BIGINT NOT NULL, "
+         "sent_at BIGINT NULL, "
+         "alarm_created_at BIGINT NOT NULL, "
+         "PRIMARY KEY (alarm_id, channel_id))" +
+             engine;
+  sql << "CREATE TABLE IF NOT EXISTS forest_alarm_condition ("
+         "cond_key VARCHAR(255) NOT NULL PRIMARY KEY, "
+         "is_open SMALLINT NOT NULL, "
+         "episode BIGINT NOT NULL, "
+         "changed_at BIGINT NOT NULL)" +
+             engine;
+  const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> indexes = {
+      {"forest_alarm_created_at", {"forest_alarm", "created_at"}},
+      {"forest_alarm_kind", {"forest_alarm", "kind, created_at"}},
+      {"forest_alarm_job", {"forest_alarm", "job_id, created_at"}},
+      {"forest_alarm_group", {"forest_alarm", "group_name, created_at"}},
+      {"forest_alarm_delivery_due", {"forest_alarm_delivery", "state, next_attempt_at"}},
+      {"forest_alarm_delivery_channel", {"forest_alarm_delivery", "channel_id, state"}},
+      {"forest_alarm_condition_open", {"forest_alarm_condition", "is_open"}},
+  };
+  for (const auto& [name, on] : indexes) {
+    const auto& [table, index_columns] = on;
+    if (kind == Kind::kMysql) {
+      if (!MysqlIndexExists(sql, name, table)) {
+        sql << "CREATE INDEX " + name + " ON " + table + " (" + index_columns + ")";
+      }
+    } else {
+      sql << "CREATE INDEX IF NOT EXISTS " + name + " ON " + table + " (" + index_columns + ")";
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view GroupColumn(DbUrl::Kind kind) {
@@ -450,6 +517,7 @@ void Migrate(soci::session& sql, DbUrl::Kind kind, Time now) {
     if (version == 2) AddForestSchema(sql, kind, now);
     if (version == 3) AddTimingColumns(sql, kind, /*own_transaction=*/kind == Kind::kMysql);
     if (version == 4) CreateAuditTable(sql, kind);
+    if (version == 5) CreateAlarmTables(sql, kind);
     RecordVersion(sql, version, now);
     if (tr) tr->commit();
   }

@@ -22,7 +22,7 @@ class session;
 namespace forest::history::internal {
 
 // The newest schema version Migrate knows.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // A connected session (SQLite in WAL mode). Throws soci::soci_error.
 std::unique_ptr<soci::session> Connect(const DbUrl& url);

@@ -197,7 +197,8 @@ TEST_P(StatsTest, VersionThreeBackfillsTheTimesOfVersionTwoRows) {
                   .ok());
   store_ = OpenStore();
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"), "4");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM forest_schema_migrations"),
+            std::to_string(internal::kSchemaVersion));
   EXPECT_EQ(Stats({.by = StatsBy::kJob, .job_id = "a"}), (std::vector<StatsRow>{JobA()}));
 }
 

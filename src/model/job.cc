@@ -134,6 +134,11 @@ absl::StatusOr<Job> Job::FromJson(std::string_view text) {
   RETURN_IF_ERROR(r.Time("updatedAt", job.updated_at));
   RETURN_IF_ERROR(r.String("createdBy", job.created_by));
   RETURN_IF_ERROR(r.String("updatedBy", job.updated_by));
+  std::optional<json> alarm;
+  RETURN_IF_ERROR(r.Raw("alarm", alarm));
+  if (alarm) {
+    ASSIGN_OR_RETURN(job.alarm, AlarmRule::FromJson(*alarm, "alarm"));
+  }
   job.extra = r.Rest();
   return job;
 }
@@ -178,6 +183,11 @@ std::string Job::ToJson() const {
   time("updatedAt", updated_at);
   j["createdBy"] = created_by;
   j["updatedBy"] = updated_by;
+  if (alarm) {
+    j["alarm"] = alarm->ToJson();
+  } else {
+    j.erase("alarm");
+  }
   return internal::Dump(j);
 }
 
@@ -228,6 +238,7 @@ absl::Status Job::Validate() const {
     if (tag.empty()) return FieldError("tags", "a tag must not be empty");
     RETURN_IF_ERROR(CheckText("tags", tag, 64));
   }
+  if (alarm) RETURN_IF_ERROR(alarm->Validate("alarm"));
   return absl::OkStatus();
 }
 

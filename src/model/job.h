@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "cron/cron.h"
+#include "model/alarm_rule.h"
 
 namespace forest::model {
 
@@ -88,6 +89,10 @@ struct Job {
   std::optional<Time> updated_at;
   std::string created_by;
   std::string updated_by;
+  // The job's own alarm rule (alarm/): unset fields inherit from its
+  // group's default and the global one. The original's `mobile` still
+  // works: see alarm/README.md.
+  std::optional<AlarmRule> alarm;
 
   nlohmann::json extra = nlohmann::json::object();
 

@@ -77,6 +77,20 @@ class Reader {
     out = static_cast<int>(v);
     return absl::OkStatus();
   }
+  absl::Status Bool(const char* field, std::optional<bool>& out) {
+    const auto it = object_.find(field);
+    if (it == object_.end() || it->is_null()) return Take(it);
+    if (!it->is_boolean()) return FieldError(field, "expected true or false");
+    out = it->get<bool>();
+    return Take(it);
+  }
+  // The field's value as it is (nullopt when absent or null), taken out.
+  absl::Status Raw(const char* field, std::optional<json>& out) {
+    const auto it = object_.find(field);
+    if (it == object_.end() || it->is_null()) return Take(it);
+    out = *it;
+    return Take(it);
+  }
   absl::Status Double(const char* field, double& out) {
     const auto it = object_.find(field);
     if (it == object_.end() || it->is_null()) return Take(it);

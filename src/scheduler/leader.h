@@ -48,8 +48,33 @@
 #include "common/clock.h"
 #include "common/time_zone.h"
 #include "coord/store.h"
+#include "model/job.h"
 
 namespace forest::scheduler {
+
+// Scheduled times of a job that the leader reached later than the misfire
+// threshold (all nodes were down, or the leader was stalled), and what the
+// job's misfire policy did with them.
+struct MisfireEvent {
+  std::string job_id;
+  std::string job_name;
+  std::string group;
+  int64_t missed = 0;  // times found later than the threshold
+  int64_t fired = 0;   // of those (or of the older ones the policy reached), dispatched
+  Time first_missed{};
+  Time last_missed{};
+  model::Misfire policy = model::Misfire::kFireOnce;
+};
+
+// What the leader tells the rest of the node about as it happens (alarms).
+// Called on the thread that drives the Leader, only once the write the
+// event is about has committed; it must return at once (queue the event,
+// never wait on I/O): the leader's loop is waiting.
+class LeaderObserver {
+ public:
+  virtual ~LeaderObserver() = default;
+  virtual void OnMisfire(const MisfireEvent& event) = 0;
+};
 
 struct LeaderOptions {
   // Not owned; must outlive the Leader.
@@ -79,6 +104,9 @@ struct LeaderOptions {
   TimeZone legacy_zone = TimeZone::Local();
   // Seed for random routing (0 = from the system).
   uint64_t seed = 0;
+  // Told of misfires (alarms); none by default. Not owned; must outlive
+  // the Leader.
+  LeaderObserver* observer = nullptr;
 };
 
 // What the leader did, for logs, metrics and tests. Monotonic counters.

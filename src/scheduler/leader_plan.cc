@@ -215,6 +215,7 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
     const model::Job& job = entry.job;
     Time consumed = times.back();
     std::vector<Time> due;  // the times to dispatch
+    std::optional<MisfireEvent> misfire;  // told once the cursor is written
     size_t old = 0;
     while (old < times.size() && times[old] <= boundary) ++old;
     if (old > 0) {
@@ -243,6 +244,17 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
       }
       const int64_t missed = static_cast<int64_t>(old);
       stats_.skipped_misfire += std::max<int64_t>(0, missed - static_cast<int64_t>(keep.size()));
+      if (options_.observer != nullptr) {
+        misfire.emplace();
+        misfire->job_id = id;
+        misfire->job_name = job.name;
+        misfire->group = job.group;
+        misfire->missed = missed;
+        misfire->fired = static_cast<int64_t>(keep.size());
+        misfire->first_missed = times[0];
+        misfire->last_missed = times[old - 1];
+        misfire->policy = job.misfire;
+      }
       due.assign(keep.begin(), keep.end());
       consumed = std::max(consumed, boundary);
       plan_.Upsert(id, *entry.schedule, consumed, job.start_at, job.end_at);
@@ -321,9 +333,10 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
         assignment_keys.push_back(put->key);
       }
     }
-    unit.on_commit = [this, id, next, fired, assigned,
+    unit.on_commit = [this, id, next, fired, assigned, misfire = std::move(misfire),
                       assignment_keys = std::move(assignment_keys)](coord::Revision r) {
       cursors_[id] = {next, r};
+      if (misfire) options_.observer->OnMisfire(*misfire);
       if (assigned > 0 && r > revision_) {
         recent_dispatch_[id] = r;
         recent_order_.emplace(r, id);

@@ -176,10 +176,19 @@ TEST(LeaderTest, FollowerTakesOverFromTheCursorWithLateFires) {
 
 class MisfireTest : public ::testing::TestWithParam<model::Misfire> {};
 
+// Keeps what the leader told (the alarms' view of misfires).
+class RecordingObserver final : public LeaderObserver {
+ public:
+  void OnMisfire(const MisfireEvent& event) override { events.push_back(event); }
+  std::vector<MisfireEvent> events;
+};
+
 TEST_P(MisfireTest, LongOutageFollowsThePolicy) {
   LeaderHarness h;
+  RecordingObserver observer;
   LeaderOptions options;
   options.fire_all_cap = 100;
+  options.observer = &observer;
   auto& a = h.AddNode("a", options);
   h.AddWorker("g", "w1");
   model::Job job = LeaderHarness::MakeJob("j1", "* * * * * ?");
@@ -219,6 +228,19 @@ TEST_P(MisfireTest, LongOutageFollowsThePolicy) {
   }
   expected.insert(expected.end(), recent.begin(), recent.end());
   EXPECT_EQ(Text(fired), Text(expected));
+  // The observer heard of the missed times once their cursor was written.
+  ASSERT_FALSE(observer.events.empty());
+  const MisfireEvent& told = observer.events.front();
+  EXPECT_EQ(told.job_id, "j1");
+  EXPECT_EQ(told.group, job.group);
+  EXPECT_EQ(told.policy, GetParam());
+  EXPECT_EQ(told.first_missed, missed.front());
+  if (GetParam() != model::Misfire::kFireAll) {
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(told.missed, static_cast<int64_t>(missed.size()));
+    EXPECT_EQ(told.last_missed, missed.back());
+    EXPECT_EQ(told.fired, GetParam() == model::Misfire::kSkip ? 0 : 1);
+  }
   // And it carries on as usual.
   h.Run(a, seconds(2));
   EXPECT_EQ(FiredTimes(h).at("j1").back(), h.clock().Now());

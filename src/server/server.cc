@@ -107,6 +107,16 @@ class Server::DataDirLock {
 
 absl::StatusOr<std::string> DefaultNodeId() { return MachineAddress(); }
 
+std::string DefaultUiUrl(const ServerOptions& o) {
+  const size_t colon = o.http_address.rfind(':');
+  std::string host = o.http_address.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : o.http_address.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+    host = o.node_id.find(':') != std::string::npos ? "[" + o.node_id + "]" : o.node_id;
+  }
+  return fmt::format("{}://{}:{}", o.tls_cert.empty() ? "http" : "https", host, port);
+}
+
 absl::Status ValidateHttpAddress(std::string_view address) {
   const auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(fmt::format(
@@ -232,8 +242,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     ro.days = options.history_retention_days;
     ASSIGN_OR_RETURN(parts.retention, history::Retention::Start(*parts.history, ro));
   }
+  // Alarms, raised and sent by the leader, recorded in the same database.
+  if (options.ui_url.empty()) options.ui_url = DefaultUiUrl(options);
+  ASSIGN_OR_RETURN(parts.alarm_log, history::OpenAlarmLog(db, SystemClock::Get()));
+  parts.alarm_sender = std::make_unique<alarm::CurlSender>();
+  alarm::EngineOptions ao;
+  ao.node_id = options.node_id;
+  ao.ui_url = options.ui_url;
+  ao.default_window = options.alarm_window;
+  ao.retention_days = options.history_retention_days;
+  ASSIGN_OR_RETURN(parts.alarms,
+                   alarm::AlarmEngine::Start(*parts.store, *parts.alarm_log, *parts.alarm_sender,
+                                             parts.history.get(), ao));
+
   history::CollectorOptions co;
   co.node_id = options.node_id;
+  co.on_stored = [alarms = parts.alarms.get()](const std::vector<history::Execution>& rows) {
+    return alarms->OnStored(rows);
+  };
   ASSIGN_OR_RETURN(parts.collector, history::Collector::Start(*parts.store, *parts.history, co));
 
   scheduler::NodeOptions no;
@@ -244,11 +270,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   no.safety_margin = std::min<std::chrono::milliseconds>(
       std::chrono::milliseconds(1000),
       std::chrono::duration_cast<std::chrono::milliseconds>(options.lease_ttl) / 4);
-  no.on_leadership = [collector = parts.collector.get()](std::optional<coord::Revision> token) {
+  no.leader.observer = parts.alarms.get();
+  no.on_leadership = [collector = parts.collector.get(),
+                      alarms = parts.alarms.get()](std::optional<coord::Revision> token) {
     if (token) {
+      alarms->Lead(*token);
       collector->Lead(*token);
     } else {
       collector->Follow();
+      alarms->Follow();
     }
   };
   ASSIGN_OR_RETURN(parts.node, scheduler::Node::Start(*parts.store, std::move(no)));
@@ -291,6 +321,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   deps.auth = parts.auth.get();
   deps.audit = parts.audit.get();
   deps.secure_cookies = !options.tls_cert.empty();
+  deps.alarm_log = parts.alarm_log.get();
+  deps.alarm_sender = parts.alarm_sender.get();
+  deps.ui_url = options.ui_url;
   api::AddRoutes(*parts.router, deps);
   api::HttpServerOptions ho;
   ho.address = options.http_address;
@@ -302,6 +335,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!http.ok()) {
     parts.node->Stop();
     parts.collector->Stop();
+    parts.alarms->Stop();
     return http.status();
   }
   parts.http = *std::move(http);
@@ -344,6 +378,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     if (!started.ok()) {
       parts.node->Stop();
       parts.collector->Stop();
+      parts.alarms->Stop();
       return started.status();
     }
     parts.local = std::move(*started);
@@ -365,6 +400,7 @@ void Server::Stop() {
   if (parts_.local != nullptr) parts_.local->Drain(std::chrono::seconds(10));
   parts_.node->Stop();
   parts_.collector->Stop();
+  parts_.alarms->Stop();
   if (parts_.retention != nullptr) parts_.retention->Stop();
 }
 

@@ -8,7 +8,9 @@
 // filled by the collector while this node leads, and kept to
 // history_retention_days by every node. Standalone runs the embedded worker
 // of group `local`.
-// Every node serves the HTTP API (api/) on http_address.
+// Every node serves the HTTP API (api/) on http_address. The leader raises
+// and delivers alarms (alarm/) from what the collector stores and what the
+// scheduler sees, through the alarm log in the same database.
 //
 // Threads: Start returns once the node runs; the node's and the store's
 // threads are the server's. Public methods are thread-safe.
@@ -21,12 +23,15 @@
 #include <string_view>
 #include <vector>
 
+#include "alarm/engine.h"
+#include "alarm/sender.h"
 #include "api/http_server.h"
 #include "api/router.h"
 #include "auth/auth.h"
 #include "common/status.h"
 #include "coord/etcd/etcd_store.h"
 #include "coord/store.h"
+#include "history/alarm_log.h"
 #include "history/audit.h"
 #include "history/collector.h"
 #include "history/history.h"
@@ -84,6 +89,13 @@ struct ServerOptions {
   std::vector<std::string> allowed_commands;
   // Reported by the API (the binary's version).
   std::string version;
+  // Where users reach the web UI; alarm messages link to
+  // {ui_url}/executions?id=... Empty: http(s)://{http host, or the node
+  // id when it listens on every address}:{port}.
+  std::string ui_url;
+  // Repeats of an alarm (one kind, one job) within this window go as one
+  // summary, unless a rule sets groupWindowSeconds. Default 5 min.
+  std::chrono::seconds alarm_window{300};
   // Standalone: runs the embedded worker at once. Default 4.
   int local_concurrency = 4;
 };
@@ -119,6 +131,10 @@ class Server {
     std::unique_ptr<coord::Store> store;
     std::unique_ptr<history::HistoryStore> history;
     std::unique_ptr<history::Retention> retention;  // none when retention is 0 days
+    // Alarms: before the collector and the node, which call the engine.
+    std::unique_ptr<history::AlarmLog> alarm_log;
+    std::unique_ptr<alarm::CurlSender> alarm_sender;
+    std::unique_ptr<alarm::AlarmEngine> alarms;     // works while this node leads
     std::unique_ptr<history::Collector> collector;  // works while this node leads
     std::unique_ptr<scheduler::Node> node;
     std::unique_ptr<worker::Worker> local;      // standalone: the worker of group `local`
@@ -138,6 +154,9 @@ class Server {
 // The first non-loopback IPv4 address of an interface that is up; else the
 // host name; else "127.0.0.1".
 absl::StatusOr<std::string> DefaultNodeId();
+
+// The UI's address derived from the options (ServerOptions::ui_url).
+std::string DefaultUiUrl(const ServerOptions& options);
 
 // "host:port" or ":port" ("[::1]:port" for IPv6), port 0-65535 (0: any free port).
 // InvalidArgument otherwise.

@@ -116,6 +116,9 @@ expect_usage "negative --history-retention-days" "--history-retention-days" -- s
   --history-retention-days -1
 expect_usage "word --history-retention-days" "--history-retention-days" -- server \
   --history-retention-days forever
+expect_usage "bad --ui-url" "--ui-url" -- server --ui-url forest.example.com
+expect_usage "bad --alarm-window" "--alarm-window" -- server --alarm-window soon
+expect_usage "long --alarm-window" "--alarm-window" -- server --alarm-window 48h
 checks=$((checks + 1))
 err=$(cd "$tmp" && FOREST_MISFIRE_THRESHOLD=abc timeout 10 "$forest" server 2>&1 >/dev/null)
 status=$?

@@ -340,7 +340,8 @@ class HistoryE2eTest : public ::testing::Test {
       }
     }
     const absl::Status dropped = server.Exec(
-        "DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, forest_audit, "
+        "DROP TABLE IF EXISTS job_execute_snapshot, forest_quarantine, forest_audit, forest_alarm, "
+        "forest_alarm_delivery, forest_alarm_condition, "
         "forest_schema_migrations");
     if (!dropped.ok()) {
       ADD_FAILURE() << "cannot drop the history tables: " << dropped;
