@@ -62,6 +62,7 @@
 #include "coord/election.h"
 #include "coord/store.h"
 #include "history/history.h"
+#include "history/probe.h"
 
 namespace forest::history {
 
@@ -78,6 +79,9 @@ struct CollectorOptions {
   // Called (on the collector thread) when a fenced delete found another
   // leader; the collector has already stopped collecting.
   std::function<void()> on_fenced_out;
+  // Where the collector's metrics go (probe.h); not owned, must outlive the
+  // collector. Null: nowhere.
+  CollectorProbe* probe = nullptr;
 };
 
 struct CollectorStats {
