@@ -48,6 +48,7 @@
 #include "common/clock.h"
 #include "common/time_zone.h"
 #include "coord/store.h"
+#include "scheduler/probe.h"
 
 namespace forest::scheduler {
 
@@ -79,6 +80,9 @@ struct LeaderOptions {
   TimeZone legacy_zone = TimeZone::Local();
   // Seed for random routing (0 = from the system).
   uint64_t seed = 0;
+  // Where the leader's metrics go (probe.h); not owned, must outlive the
+  // Leader. Null: nowhere.
+  Probe* probe = nullptr;
 };
 
 // What the leader did, for logs, metrics and tests. Monotonic counters.
@@ -133,6 +137,10 @@ class Leader {
   std::optional<Time> NextFire(std::string_view job_id) const;
   // Jobs in the plan table.
   size_t planned() const;
+  // Runs whose record says running, in the view.
+  int64_t running() const;
+  // Live workers per group, in the view, by group name.
+  std::vector<std::pair<std::string, int>> workers() const;
 
  private:
   class Impl;
