@@ -8,7 +8,8 @@
 // filled by the collector while this node leads, and kept to
 // history_retention_days by every node. Standalone runs the embedded worker
 // of group `local`.
-// Every node serves the HTTP API (api/) on http_address.
+// Every node serves the HTTP API (api/) on http_address, and its metrics
+// at /metrics: every module's probe records into the server's registry.
 //
 // Threads: Start returns once the node runs; the node's and the store's
 // threads are the server's. Public methods are thread-safe.
@@ -30,8 +31,12 @@
 #include "history/audit.h"
 #include "history/collector.h"
 #include "history/history.h"
+#include "history/probe.h"
 #include "history/retention.h"
+#include "metrics/alarm_probe.h"
+#include "metrics/metrics.h"
 #include "scheduler/node.h"
+#include "scheduler/probe.h"
 #include "web/web.h"
 #include "worker/worker.h"
 
@@ -109,12 +114,23 @@ class Server {
   bool standalone() const { return options_.etcd.endpoints.empty(); }
   // The port the API listens on.
   int http_port() const;
+  // What /metrics renders.
+  const metrics::Registry& metrics() const { return *parts_.registry; }
+  // Where the alarms (to come) count what they send.
+  metrics::AlarmProbe& alarm_probe() { return *parts_.alarm_probe; }
 
  private:
   class DataDirLock;
   class PeriodicWarning;
   // Declared in the order they start; they stop in reverse.
   struct Parts {
+    // First: every part below records into them until it stops.
+    std::unique_ptr<metrics::Registry> registry;
+    std::unique_ptr<scheduler::Probe> scheduler_probe;
+    std::unique_ptr<history::CollectorProbe> collector_probe;
+    std::unique_ptr<api::Probe> api_probe;
+    std::unique_ptr<metrics::AlarmProbe> alarm_probe;
+    std::unique_ptr<worker::Probe> worker_probe;  // standalone: the embedded worker's
     std::unique_ptr<DataDirLock> lock;  // standalone: held while the store is open
     std::unique_ptr<coord::Store> store;
     std::unique_ptr<history::HistoryStore> history;
