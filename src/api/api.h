@@ -1,5 +1,6 @@
 // The HTTP API of a scheduler node: REST v1 under /api/v1 (rest_*.cc),
-// the original's legacy endpoints (legacy.cc), /healthz and /readyz. Every
+// the original's legacy endpoints (legacy.cc), /healthz, /readyz and
+// /metrics. Every
 // node serves the same API; writes go through the coordination store.
 //
 // AddRoutes registers everything on a Router; http_server.h serves it.
@@ -17,6 +18,7 @@
 #include "history/alarm_log.h"
 #include "history/audit.h"
 #include "history/history.h"
+#include "metrics/metrics.h"
 #include "scheduler/node.h"
 
 namespace forest::api {
@@ -46,6 +48,9 @@ struct ApiDeps {
   history::AlarmLog* alarm_log = nullptr;
   alarm::Sender* alarm_sender = nullptr;
   std::string ui_url;
+  // What GET /metrics renders (public, the Prometheus text format); null:
+  // an empty answer.
+  const metrics::Registry* metrics = nullptr;
   // The jobs and groups (catalog.h), shared by the REST and the legacy
   // routes so a list after a write through either sees it. AddRoutes makes
   // one when null; the Add*Routes below each make their own when null.

@@ -1,4 +1,4 @@
-// /healthz, /readyz and the OpenAPI document.
+// /healthz, /readyz, /metrics and the OpenAPI document.
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
@@ -29,6 +29,15 @@ void AddSystemRoutes(Router& router, const ApiDeps& deps) {
     }
     return JsonResponse({{"status", ready ? "ready" : "not ready"}, {"checks", checks}},
                         ready ? 200 : 503);
+  });
+  // Public like /healthz: Prometheus scrapers carry no login. It tells
+  // counts and latencies, never names of users, tokens or job contents
+  // beyond job-independent labels.
+  router.Add("GET", "/metrics", Access::kPublic, [registry = deps.metrics](Request&) {
+    Response r;
+    r.content_type = std::string(metrics::kContentType);
+    if (registry != nullptr) r.body = registry->Render();
+    return r;
   });
   router.Add("GET", "/api/v1/openapi.json", Access::kPublic, [](Request&) {
     Response r;

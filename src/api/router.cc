@@ -70,6 +70,7 @@ void Router::AddReader(std::string method, std::string pattern, Access access, H
 void Router::SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
 void Router::SetObserver(Observer observer) { observer_ = std::move(observer); }
 void Router::SetFallback(Handler fallback) { fallback_ = std::move(fallback); }
+void Router::SetProbe(Probe* probe) { probe_ = probe; }
 
 std::vector<RouteInfo> Router::routes() const {
   std::vector<RouteInfo> out;
@@ -102,6 +103,19 @@ bool Router::Match(const Route& route, const std::vector<std::string>& path,
 }
 
 Response Router::Dispatch(Request& request) const {
+  if (probe_ == nullptr) {
+    std::string_view route;
+    return DispatchRoute(request, route);
+  }
+  const metrics::Stopwatch watch;
+  std::string_view route = "none";
+  Response response = DispatchRoute(request, route);
+  probe_->Request(request.method, route, response.status, watch.Elapsed());
+  return response;
+}
+
+Response Router::DispatchRoute(Request& request, std::string_view& route_label) const {
+  route_label = "none";
   const std::vector<std::string> path = SplitPath(request.path);
   std::set<std::string> allowed;
   std::map<std::string, std::string> params;
@@ -115,6 +129,7 @@ Response Router::Dispatch(Request& request) const {
     }
     request.params = params;
     request.changes_state = !route.info.reads_only;
+    route_label = route.info.pattern;
     Response response;
     if (const absl::Status s = authorizer_(request, route.info.access); !s.ok()) {
       response = ErrorResponse(s);
@@ -146,6 +161,7 @@ Response Router::Dispatch(Request& request) const {
     return r;
   }
   if (fallback_ && method == "GET") {
+    route_label = "ui";
     try {
       return fallback_(request);
     } catch (const std::exception& e) {

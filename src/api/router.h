@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "api/probe.h"
 #include "common/status.h"
 
 namespace forest::api {
@@ -49,6 +50,9 @@ class Router {
   // GET and HEAD requests whose path no route matches go here instead of
   // getting 404 (the web UI's files): public, neither authorized nor observed.
   void SetFallback(Handler fallback);
+  // Every dispatched request is counted and timed there (probe.h); not
+  // owned, must outlive the router. None by default.
+  void SetProbe(Probe* probe);
   Response Dispatch(Request& request) const;
   std::vector<RouteInfo> routes() const;
 
@@ -60,10 +64,13 @@ class Router {
   };
   static bool Match(const Route& route, const std::vector<std::string>& path,
                     std::map<std::string, std::string>* params);
+  // Dispatch without the probe; `route` is set to the probe's route label.
+  Response DispatchRoute(Request& request, std::string_view& route) const;
   std::vector<Route> routes_;
   Authorizer authorizer_;
   Observer observer_;
   Handler fallback_;
+  Probe* probe_ = nullptr;
 };
 
 // "/a/b/" -> {"a", "b"}. The path is decoded already (the server library

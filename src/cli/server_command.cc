@@ -42,6 +42,7 @@ struct ServerArgs {
   std::string auth = "on";
   std::string admin_password;
   std::string log_level = "info";
+  std::string log_format = "text";
   bool allow_shell = false;
   std::vector<std::string> allow_commands;
   std::string ui_url;
@@ -148,12 +149,26 @@ std::string Describe(const server::Server& s) {
 }
 
 int RunServer(const ServerArgs& args) {
-  if (const absl::Status s = InitLogging(args.log_level); !s.ok()) {
+  if (const absl::Status s = ParseLogFormat(args.log_format).status(); !s.ok()) {
+    std::cerr << "forest server: invalid --log-format: " << s.message() << "\n";
+    return 2;
+  }
+  if (const absl::Status s = InitLogging(args.log_level, args.log_format); !s.ok()) {
     std::cerr << "forest server: invalid --log-level: " << s.message() << "\n";
     return 2;
   }
   std::optional<server::ServerOptions> options = ToOptions(args);
   if (!options) return 2;
+  if (options->node_id.empty()) {
+    auto id = server::DefaultNodeId();
+    if (!id.ok()) {
+      std::cerr << "forest server: cannot start: " << id.status().message() << "\n";
+      return 1;
+    }
+    options->node_id = *std::move(id);
+  }
+  // Every line of this process is about this node.
+  SetLogNode(options->node_id);
 
   // Before any thread starts, so every thread inherits the mask.
   SignalWaiter signals;
@@ -229,6 +244,8 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
       "repeats of one alarm (kind and job) within this window are sent as one summary, unless a "
       "rule sets groupWindowSeconds; 0s sends every one");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
+  add("--log-format", args->log_format, "LOG_FORMAT",
+      "text, or json: one object a line with ts, level, msg, and job, execution, node when known");
   cmd->add_flag("--allow-shell", args->allow_shell,
                 "standalone: the embedded worker runs command targets (refused without it)")
       ->envname("FOREST_ALLOW_SHELL");

@@ -10,6 +10,9 @@
 #include <iostream>
 #include <memory>
 
+#include "api/errors.h"
+#include "api/http_server.h"
+#include "api/router.h"
 #include "cli/commands.h"
 #include "cli/common_flags.h"
 #include "cli/drop_in.h"
@@ -18,6 +21,9 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "coord/etcd/etcd_store.h"
+#include "coord/instrumented_store.h"
+#include "metrics/metrics.h"
+#include "server/server.h"
 #include "worker/http_executor.h"
 #include "worker/shell_executor.h"
 #include "worker/worker.h"
@@ -39,6 +45,8 @@ struct WorkerArgs {
   std::vector<std::string> allow_commands;
   std::vector<std::string> labels;
   std::string log_level = "info";
+  std::string log_format = "text";
+  std::string metrics_address;  // "" = no /metrics
 };
 
 int Fail(std::string_view flag, std::string_view message) {
@@ -47,12 +55,17 @@ int Fail(std::string_view flag, std::string_view message) {
 }
 
 int RunWorker(const WorkerArgs& args) {
-  if (const absl::Status s = InitLogging(args.log_level); !s.ok()) {
+  if (const absl::Status s = ParseLogFormat(args.log_format).status(); !s.ok()) {
+    return Fail("--log-format", std::string(s.message()));
+  }
+  if (const absl::Status s = InitLogging(args.log_level, args.log_format); !s.ok()) {
     return Fail("--log-level", std::string(s.message()));
   }
   worker::WorkerOptions options;
   options.groups = args.groups;
   options.name = args.name.empty() ? MachineAddress() : args.name;
+  // Every line of this process is about this worker.
+  SetLogNode(options.name);
   options.concurrency = args.concurrency;
   if (args.concurrency < 1) return Fail("--concurrency", "must be at least 1");
   options.log_dir = args.log_dir;
@@ -79,6 +92,21 @@ int RunWorker(const WorkerArgs& args) {
     return 2;
   }
   if (etcd->endpoints.empty()) return Fail("--etcd-endpoints", "a worker needs etcd endpoints");
+  if (!args.metrics_address.empty()) {
+    if (const absl::Status s = server::ValidateHttpAddress(args.metrics_address); !s.ok()) {
+      return Fail("--metrics-address", std::string(s.message()));
+    }
+  }
+
+  // The worker's metrics (and its etcd calls'), served at /metrics on
+  // --metrics-address when given.
+  metrics::Registry registry;
+  worker::Probe probe(&registry);
+  options.probe = &probe;
+  registry
+      .AddGaugeFamily("forest_build_info", "1, labelled with the binary's version.", {"version"})
+      .WithLabels({FOREST_VERSION})
+      .Set(1);
 
   std::vector<std::unique_ptr<worker::Executor>> executors;
   worker::HttpOptions http;
@@ -90,12 +118,38 @@ int RunWorker(const WorkerArgs& args) {
   executors.push_back(std::make_unique<worker::ShellExecutor>(shell));
 
   SignalWaiter signals;  // before any thread starts
-  auto store = coord::EtcdStore::Connect(*std::move(etcd));
-  if (!store.ok()) {
-    std::cerr << "forest worker: cannot reach etcd: " << store.status().message() << "\n";
+  auto connected = coord::EtcdStore::Connect(*std::move(etcd));
+  if (!connected.ok()) {
+    std::cerr << "forest worker: cannot reach etcd: " << connected.status().message() << "\n";
     return 1;
   }
-  auto started = worker::Worker::Start(**store, options, std::move(executors));
+  coord::InstrumentedStore store(*std::move(connected), &registry);
+  api::Router router;
+  std::unique_ptr<api::HttpServer> metrics_http;
+  if (!args.metrics_address.empty()) {
+    router.Add("GET", "/metrics", api::Access::kPublic, [&registry](api::Request&) {
+      api::Response r;
+      r.content_type = std::string(metrics::kContentType);
+      r.body = registry.Render();
+      return r;
+    });
+    router.Add("GET", "/healthz", api::Access::kPublic, [](api::Request&) {
+      return api::JsonResponse({{"status", "ok"}});
+    });
+    api::HttpServerOptions ho;
+    ho.address = args.metrics_address;
+    ho.threads = 4;
+    auto served = api::HttpServer::Start(router, ho);
+    if (!served.ok()) {
+      std::cerr << "forest worker: cannot serve --metrics-address: " << served.status().message()
+                << "\n";
+      return 1;
+    }
+    metrics_http = *std::move(served);
+    spdlog::info("forest worker {}: metrics on http://{}/metrics (port {})", options.name,
+                 args.metrics_address, metrics_http->port());
+  }
+  auto started = worker::Worker::Start(store, options, std::move(executors));
   if (!started.ok()) {
     std::cerr << "forest worker: cannot start: " << started.status().message() << "\n";
     return 1;
@@ -110,6 +164,7 @@ int RunWorker(const WorkerArgs& args) {
                drain->count());
   (*started)->Drain(*drain);
   started->reset();
+  if (metrics_http != nullptr) metrics_http->Stop();
   spdlog::info("forest worker {}: stopped", options.name);
   return 0;
 }
@@ -149,6 +204,10 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
       ->envname("FOREST_ALLOW_COMMAND");
   cmd->add_option("--label", args->labels, "key=value facts for the UI (repeatable)");
   add("--log-level", args->log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
+  add("--log-format", args->log_format, "LOG_FORMAT",
+      "text, or json: one object a line with ts, level, msg, and job, execution, node when known");
+  add("--metrics-address", args->metrics_address, "METRICS_ADDRESS",
+      "host:port or :port to serve /metrics (Prometheus text format) on; empty = off");
   // `forest worker ls` lists workers through a server's API instead.
   AddWorkerListCommand(*cmd, exit_code);
   cmd->callback([args, cmd, &exit_code] {

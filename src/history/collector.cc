@@ -63,6 +63,7 @@ struct Batch {
 struct PendingDelete {
   std::string key;
   coord::Revision mod_revision = 0;
+  std::optional<model::RunStatus> finished;  // a final record's status
 };
 
 }  // namespace
@@ -70,7 +71,12 @@ struct PendingDelete {
 class Collector::Impl {
  public:
   Impl(coord::Store& store, HistoryStore& history, CollectorOptions options)
-      : store_(store), history_(history), options_(std::move(options)), clock_(*options_.clock) {}
+      : store_(store),
+        history_(history),
+        options_(std::move(options)),
+        clock_(*options_.clock),
+        own_probe_(options_.probe == nullptr ? std::make_unique<CollectorProbe>() : nullptr),
+        probe_(options_.probe == nullptr ? *own_probe_ : *options_.probe) {}
   ~Impl() { Stop(); }
 
   void StartThread() {
@@ -147,6 +153,8 @@ class Collector::Impl {
   HistoryStore& history_;
   const CollectorOptions options_;
   Clock& clock_;
+  const std::unique_ptr<CollectorProbe> own_probe_;  // when the options name none
+  CollectorProbe& probe_;
 
   // Serializes Stop.
   std::mutex stop_mu_;
@@ -285,6 +293,7 @@ void Collector::Impl::StopLeading() {
   deletes_.clear();
   db_backoff_ = store_backoff_ = milliseconds(0);
   db_retry_at_ = store_retry_at_ = Time::min();
+  probe_.Backlog(0);
   std::lock_guard lock(stats_mu_);
   stats_.leading = false;
   stats_.retrying = false;
@@ -309,6 +318,7 @@ void Collector::Impl::StoreError(std::string_view what, const absl::Status& stat
   store_retry_at_ = clock_.Monotonic() + store_backoff_;
   spdlog::warn("collector {}: {}: {}; retrying in {} ms", options_.node_id, what, status.ToString(),
                store_backoff_.count());
+  probe_.StoreError();
   std::lock_guard lock(stats_mu_);
   ++stats_.store_errors;
 }
@@ -449,8 +459,10 @@ void Collector::Impl::Flush() {
     milliseconds latency{0};
     if (!rows.empty()) {
       const Time begin = clock_.Monotonic();
+      const metrics::Stopwatch watch;
       status = history_.Upsert(rows);
       latency = clock_.Monotonic() - begin;
+      probe_.Wrote(rows.size(), watch.Elapsed(), status.ok());
       if (!status.ok() && status.code() != absl::StatusCode::kUnavailable &&
           ++batch.refusals >= 2) {
         // Refused twice, not for the connection: a row the database will not
@@ -465,6 +477,7 @@ void Collector::Impl::Flush() {
       status = history_.Quarantine(e.key, e.value, e.reason);
       if (status.ok()) {
         e.stored = true;
+        probe_.Quarantined();
         spdlog::warn("collector {}: quarantined {}: {}", options_.node_id, e.key, e.reason);
         std::lock_guard lock(stats_mu_);
         ++stats_.quarantined;
@@ -492,8 +505,10 @@ void Collector::Impl::Flush() {
     }
     db_backoff_ = milliseconds(0);
     for (const Entry& e : batch.entries) {
-      if (e.quarantine || model::IsFinal(e.row.record.status)) {
-        deletes_.push_back(PendingDelete{e.key, e.mod_revision});
+      if (e.quarantine) {
+        deletes_.push_back(PendingDelete{e.key, e.mod_revision, std::nullopt});
+      } else if (model::IsFinal(e.row.record.status)) {
+        deletes_.push_back(PendingDelete{e.key, e.mod_revision, e.row.record.status});
       }
     }
     {
@@ -539,6 +554,10 @@ bool Collector::Impl::DeleteKeys() {
       for (const coord::OpResponse& r : response->responses) {
         if (const auto* d = std::get_if<coord::DeleteResponse>(&r)) deleted += d->deleted;
       }
+      // Every compare held: each final record went now, and only now.
+      for (const PendingDelete& d : chunk) {
+        if (d.finished) probe_.Finished(*d.finished);
+      }
       deletes_.erase(deletes_.begin(), deletes_.begin() + n);
       std::lock_guard lock(stats_mu_);
       stats_.deleted += deleted;
@@ -571,6 +590,7 @@ bool Collector::Impl::DeleteKeys() {
 void Collector::Impl::UpdatePending() {
   size_t pending = open_.entries.size();
   for (const Batch& b : sealed_) pending += b.entries.size();
+  probe_.Backlog(pending);
   std::lock_guard lock(stats_mu_);
   stats_.pending = pending;
 }

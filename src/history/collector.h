@@ -65,6 +65,7 @@
 #include "coord/election.h"
 #include "coord/store.h"
 #include "history/history.h"
+#include "history/probe.h"
 
 namespace forest::history {
 
@@ -87,6 +88,9 @@ struct CollectorOptions {
   // is stored again later (Upsert is idempotent) and told again, so the
   // callee must be idempotent too. Unset: nothing is told.
   std::function<absl::Status(const std::vector<Execution>& stored)> on_stored;
+  // Where the collector's metrics go (probe.h); not owned, must outlive the
+  // collector. Null: nowhere.
+  CollectorProbe* probe = nullptr;
 };
 
 struct CollectorStats {

@@ -15,6 +15,7 @@
 
 #include "coord/embedded/embedded_store.h"
 #include "history/history_conformance.h"
+#include "metrics/testing/exposition.h"
 #include "model/keys.h"
 
 namespace forest::history {
@@ -191,6 +192,9 @@ class CollectorTest : public ::testing::Test {
 
   std::unique_ptr<coord::EmbeddedStore> store_;
   FakeHistory history_;
+  // Outlive the collector (TearDown stops it first).
+  metrics::Registry registry_;
+  CollectorProbe probe_{&registry_};
   std::unique_ptr<Collector> collector_;
 };
 
@@ -457,6 +461,70 @@ TEST_F(CollectorTest, FencedOutCollectorDeletesNothing) {
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(history_.upserts().size(), upserts);
   EXPECT_EQ(Records().size(), 3u);
+}
+
+TEST_F(CollectorTest, ProbeCountsFinishedByStatusBacklogWritesAndErrors) {
+  history_.SetFail(true);
+  CollectorOptions options;
+  options.probe = &probe_;
+  Collector& c = StartCollector(options);
+  c.Lead(BecomeLeader());
+  PutRecord("r1", model::RunStatus::kSuccess);
+  PutRecord("r2", model::RunStatus::kError);
+  PutRecord("r3", model::RunStatus::kUnknown);
+  PutRecord("r4", model::RunStatus::kRunning);
+  PutRecord("r5", model::RunStatus::kSuccess);
+  Put(keys::Execute("g1", "w1", "bad"), "nope");
+  const auto scrape = [&] {
+    auto parsed = metrics::testing::ParseExposition(registry_.Render());
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? *parsed : metrics::testing::Exposition{};
+  };
+  // Down: the records wait in memory, nothing is finished yet.
+  ASSERT_TRUE(WaitUntil([&] {
+    const auto e = scrape();
+    return e.Value("forest_collector_backlog") == 6 &&
+           e.Value("forest_collector_write_errors_total") >= 2;
+  }));
+  EXPECT_EQ(scrape().Sum("forest_executions_finished_total"), 0);
+  history_.SetFail(false);
+  ASSERT_TRUE(WaitUntil([&] { return c.stats().deleted == 5 && c.stats().pending == 0; }));
+  const auto e = scrape();
+  EXPECT_EQ(e.Value("forest_executions_finished_total", {{"status", "success"}}), 2);
+  EXPECT_EQ(e.Value("forest_executions_finished_total", {{"status", "error"}}), 1);
+  EXPECT_EQ(e.Value("forest_executions_finished_total", {{"status", "unknown"}}), 1);
+  EXPECT_EQ(e.Value("forest_collector_backlog"), 0);
+  EXPECT_EQ(e.Value("forest_collector_rows_total"), 5);
+  EXPECT_EQ(e.Value("forest_collector_quarantined_total"), 1);
+  EXPECT_GE(e.Value("forest_collector_write_duration_seconds_count"), 3);
+  // The running one finishes: counted once, even when stored again.
+  PutRecord("r4", model::RunStatus::kSuccess);
+  ASSERT_TRUE(WaitUntil([&] { return c.stats().deleted == 6; }));
+  EXPECT_EQ(scrape().Value("forest_executions_finished_total", {{"status", "success"}}), 3);
+}
+
+TEST(InstrumentedHistoryTest, CountsCallsAndErrorsByOperation) {
+  metrics::Registry registry;
+  auto fake = std::make_unique<FakeHistory>();
+  FakeHistory* raw = fake.get();
+  InstrumentedHistory history(std::move(fake), &registry);
+  Execution row;
+  row.record.run.id = "r1";
+  row.record.status = model::RunStatus::kSuccess;
+  EXPECT_TRUE(history.Upsert({row}).ok());
+  raw->SetFail(true);
+  EXPECT_FALSE(history.Upsert({row}).ok());
+  EXPECT_FALSE(history.List(Query{}).ok());  // the fake has no queries
+  auto e = metrics::testing::ParseExposition(registry.Render());
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->Value("forest_history_requests_total", {{"op", "upsert"}}), 2);
+  EXPECT_EQ(e->Value("forest_history_requests_total", {{"op", "list"}}), 1);
+  EXPECT_EQ(e->Value("forest_history_requests_total", {{"op", "summary"}}), 0);
+  EXPECT_EQ(e->Value("forest_history_errors_total", {{"op", "upsert"}, {"code", "unavailable"}}),
+            1);
+  EXPECT_EQ(e->Value("forest_history_errors_total", {{"op", "list"}, {"code", "unimplemented"}}),
+            1);
+  EXPECT_EQ(raw->rows().size(), 1u);
 }
 
 TEST(CollectorStartTest, RejectsBadOptions) {

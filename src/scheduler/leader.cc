@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "common/log.h"
 #include "scheduler/leader_impl.h"
 
 namespace forest::scheduler {
@@ -94,6 +95,8 @@ LeaderImpl::LeaderImpl(coord::Store& store, LeaderOptions options)
     : store_(store),
       options_(std::move(options)),
       clock_(*options_.clock),
+      own_probe_(options_.probe == nullptr ? std::make_unique<Probe>() : nullptr),
+      probe_(options_.probe == nullptr ? *own_probe_ : *options_.probe),
       router_(options_.seed != 0 ? options_.seed : std::random_device{}()),
       writer_(store, options_.leader_key, options_.parallel_writes) {}
 
@@ -198,11 +201,13 @@ void LeaderImpl::PutKey(const coord::KeyValue& kv) {
       }
       if (auto old = records_.find(kv.key); old != records_.end()) {
         RemoveActive(old->second.doc.run.job_id, kv.key, old->second);
+        if (old->second.doc.status == model::RunStatus::kRunning) --running_;
       }
       RecordEntry& entry = records_[kv.key];
       entry.Set(parsed->a, parsed->b, parsed->c, kv);
       entry.doc = std::move(*doc);
       if (entry.doc.status == model::RunStatus::kRunning) {
+        ++running_;
         AddActive(entry.doc.run.job_id, kv.key, entry);
         if (leading()) ArmTimeout(kv.key, entry);
         if (!Live(a, b)) lost_workers_.emplace(a, b);
@@ -282,6 +287,7 @@ void LeaderImpl::DeleteKey(std::string_view key_view) {
     case Kind::kExecute:
       if (auto it = records_.find(key); it != records_.end()) {
         RemoveActive(it->second.doc.run.job_id, key, it->second);
+        if (it->second.doc.status == model::RunStatus::kRunning) --running_;
         records_.erase(it);
       }
       return;
@@ -312,6 +318,7 @@ void LeaderImpl::Load(const coord::RangeResponse& snapshot) {
   alive_.clear();
   assignments_.clear();
   records_.clear();
+  running_ = 0;
   retries_.clear();
   runs_.clear();
   active_by_job_.clear();
@@ -384,12 +391,14 @@ void LeaderImpl::Elected(coord::Revision token) {
   token_ = token;
   fenced_out_ = false;
   reconcile_ = true;
-  spdlog::info("{}: elected (token {}), view at revision {}", options_.node_id, token, revision_);
+  LogEvent(spdlog::level::info, {.node = options_.node_id},
+           "{}: elected (token {}), view at revision {}", options_.node_id, token, revision_);
 }
 
 void LeaderImpl::Demoted() {
   if (!token_) return;
-  spdlog::info("{}: no longer leading", options_.node_id);
+  LogEvent(spdlog::level::info, {.node = options_.node_id}, "{}: no longer leading",
+           options_.node_id);
   token_.reset();
   fenced_out_ = false;
   reconcile_ = false;
@@ -403,7 +412,10 @@ bool LeaderImpl::leading() const { return token_ && !fenced_out_ && revision_ >=
 void LeaderImpl::Commit(std::vector<WriteUnit>& units) {
   if (units.empty()) return;
   WriteCounts counts;
+  const metrics::Stopwatch watch;
+  const size_t batch = units.size();
   const bool ok = writer_.Commit(*token_, units, counts);
+  probe_.Wrote(batch, counts.txns, counts.conflicts, counts.errors, watch.Elapsed());
   units.clear();
   stats_.txns += counts.txns;
   stats_.txn_conflicts += counts.conflicts;
@@ -411,7 +423,8 @@ void LeaderImpl::Commit(std::vector<WriteUnit>& units) {
   if (!ok) {
     ++stats_.fenced_out;
     fenced_out_ = true;
-    spdlog::warn("{}: another node leads (fence failed); standing by", options_.node_id);
+    LogEvent(spdlog::level::warn, {.node = options_.node_id},
+             "{}: another node leads (fence failed); standing by", options_.node_id);
   }
 }
 
@@ -484,5 +497,14 @@ std::optional<Time> Leader::NextFire(std::string_view job_id) const {
   return impl_->plan_.Next(job_id);
 }
 size_t Leader::planned() const { return impl_->plan_.size(); }
+int64_t Leader::running() const { return impl_->running_; }
+std::vector<std::pair<std::string, int>> Leader::workers() const {
+  std::vector<std::pair<std::string, int>> out;
+  out.reserve(impl_->workers_.size());
+  for (const auto& [group, names] : impl_->workers_) {
+    out.emplace_back(group, static_cast<int>(names.size()));
+  }
+  return out;
+}
 
 }  // namespace forest::scheduler

@@ -49,6 +49,7 @@
 #include "common/time_zone.h"
 #include "coord/store.h"
 #include "model/job.h"
+#include "scheduler/probe.h"
 
 namespace forest::scheduler {
 
@@ -107,6 +108,9 @@ struct LeaderOptions {
   // Told of misfires (alarms); none by default. Not owned; must outlive
   // the Leader.
   LeaderObserver* observer = nullptr;
+  // Where the leader's metrics go (probe.h); not owned, must outlive the
+  // Leader. Null: nowhere.
+  Probe* probe = nullptr;
 };
 
 // What the leader did, for logs, metrics and tests. Monotonic counters.
@@ -161,6 +165,10 @@ class Leader {
   std::optional<Time> NextFire(std::string_view job_id) const;
   // Jobs in the plan table.
   size_t planned() const;
+  // Runs whose record says running, in the view.
+  int64_t running() const;
+  // Live workers per group, in the view, by group name.
+  std::vector<std::pair<std::string, int>> workers() const;
 
  private:
   class Impl;

@@ -126,6 +126,8 @@ class LeaderImpl {
   coord::Store& store_;
   const LeaderOptions options_;
   Clock& clock_;
+  std::unique_ptr<Probe> own_probe_;  // when options_.probe is null
+  Probe& probe_;
   LeaderStats stats_;
   PlanTable plan_;
   dispatch::Router router_;
@@ -142,6 +144,7 @@ class LeaderImpl {
   absl::flat_hash_set<std::string> alive_;
   std::map<std::string, AssignmentEntry> assignments_;  // by key
   std::map<std::string, RecordEntry> records_;          // by key
+  int64_t running_ = 0;                                 // records_ whose status is running
   std::map<std::string, RetryEntry> retries_;           // by key
   std::map<std::string, RunEntry> runs_;                // by key
   // job id -> keys of its assignments and running records.

@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "common/log.h"
 #include "scheduler/leader_impl.h"
 
 namespace forest::scheduler::internal {
@@ -174,6 +175,9 @@ void LeaderImpl::Route(const model::Job& job, const model::RunKey& key, model::T
     unit.ops.push_back(PutOp(
         keys::Execute(job.group, keys::kNoWorker, record.run.id), record.ToJson()));
     ++stats_.no_worker;
+    probe_.NoWorker();
+    LogEvent(spdlog::level::info, {.job = job.id, .execution = record.run.id}, "run of job {}: {}",
+             job.id, record.result);
     return;
   }
   for (size_t i = 0; i < picks.size(); ++i) {
@@ -243,7 +247,13 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
         }
       }
       const int64_t missed = static_cast<int64_t>(old);
-      stats_.skipped_misfire += std::max<int64_t>(0, missed - static_cast<int64_t>(keep.size()));
+      const int64_t dropped = std::max<int64_t>(0, missed - static_cast<int64_t>(keep.size()));
+      stats_.skipped_misfire += dropped;
+      probe_.Misfired(dropped);
+      if (dropped > 0) {
+        LogEvent(spdlog::level::info, {.job = id},
+                 "job {}: {} missed scheduled times dropped by its misfire policy", id, dropped);
+      }
       if (options_.observer != nullptr) {
         misfire.emplace();
         misfire->job_id = id;
@@ -277,14 +287,17 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
     if (job.concurrency == Concurrency::kForbid) {
       if (Active(id)) {
         stats_.skipped_forbid += static_cast<int64_t>(due.size());
+        probe_.ConcurrencySkipped(static_cast<int64_t>(due.size()));
         due.clear();
       } else if (due.size() > 1) {
         stats_.skipped_forbid += static_cast<int64_t>(due.size() - 1);
+        probe_.ConcurrencySkipped(static_cast<int64_t>(due.size() - 1));
         due.erase(due.begin() + 1, due.end());
       }
     } else if (job.concurrency == Concurrency::kReplace && !due.empty()) {
       if (due.size() > 1) {
         stats_.skipped_forbid += static_cast<int64_t>(due.size() - 1);
+        probe_.ConcurrencySkipped(static_cast<int64_t>(due.size() - 1));
         due.erase(due.begin(), due.end() - 1);
       }
       const size_t budget = coord::kMaxTxnOps - 1 - std::min(per_fire, coord::kMaxTxnOps - 1);
@@ -333,7 +346,9 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
         assignment_keys.push_back(put->key);
       }
     }
+    due.resize(taken);  // the times dispatched, for the lag
     unit.on_commit = [this, id, next, fired, assigned, misfire = std::move(misfire),
+                      dispatched = std::move(due),
                       assignment_keys = std::move(assignment_keys)](coord::Revision r) {
       cursors_[id] = {next, r};
       if (misfire) options_.observer->OnMisfire(*misfire);
@@ -344,6 +359,14 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
       for (const std::string& key : assignment_keys) MarkWritten(key, r);
       stats_.fires += fired;
       stats_.assignments += assigned;
+      probe_.Fired(model::Trigger::kCron, static_cast<int64_t>(dispatched.size()));
+      probe_.Assigned(assigned);
+      const Time committed = clock_.Now();
+      for (const Time t : dispatched) {
+        probe_.FireLag(std::chrono::duration_cast<std::chrono::milliseconds>(committed - t));
+        LogEvent(spdlog::level::debug, {.job = id}, "job {}: fired {} ({} assignments)", id,
+                 FormatRfc3339Millis(t), assigned);
+      }
     };
     unit.on_conflict = [this, id] {
       // Someone wrote the cursor (an earlier write of ours whose answer was
@@ -363,7 +386,8 @@ void LeaderImpl::FireDue(Time now, std::vector<WriteUnit>& units) {
       Replan(id);
       if (!absl::IsFailedPrecondition(status)) {
         retry_after_ = now + std::chrono::milliseconds(200);
-        spdlog::warn("dispatch of job {} failed: {}", id, std::string(status.message()));
+        LogEvent(spdlog::level::warn, {.job = id}, "dispatch of job {} failed: {}", id,
+                 std::string(status.message()));
       }
     };
     units.push_back(std::move(unit));

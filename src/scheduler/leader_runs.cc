@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/log.h"
 #include "scheduler/leader_impl.h"
 
 namespace forest::scheduler::internal {
@@ -103,11 +104,13 @@ bool LeaderImpl::Move(const std::string& key, const AssignmentEntry& a,
   unit.ops.push_back(DeleteOp(key));
   unit.ops.push_back(PutOp(to, moved.ToJson()));
   ++target.running;
-  unit.on_commit = [this, from = key, to](coord::Revision r) {
+  unit.on_commit = [this, from = key, to, job = a.doc.job_id, id = a.id](coord::Revision r) {
     MarkWritten(from, r);
     MarkWritten(to, r);
     ++stats_.moved;
-    spdlog::info("failover: {} -> {}", from, to);
+    probe_.Fired(model::Trigger::kFailover);
+    probe_.Assigned(1);
+    LogEvent(spdlog::level::info, {.job = job, .execution = id}, "failover: {} -> {}", from, to);
   };
   units.push_back(std::move(unit));
   return true;
@@ -170,9 +173,13 @@ void LeaderImpl::MarkLost(const std::string& group, const std::string& worker, T
     unit.compares.push_back(Compare::Absent(keys::Client(group, worker)));
     unit.compares.push_back(Compare::Absent(keys::WorkerFacts(group, worker)));
     unit.ops.push_back(PutOp(it->first, lost.ToJson()));
-    unit.on_commit = [this, key = it->first](coord::Revision rev) {
+    unit.on_commit = [this, key = it->first, job = r.doc.run.job_id, id = r.id,
+                      worker](coord::Revision rev) {
       MarkWritten(key, rev);
       ++stats_.lost_runs;
+      probe_.RunLost();
+      LogEvent(spdlog::level::warn, {.job = job, .execution = id},
+               "run {} of job {}: unknown, worker '{}' was lost while running it", id, job, worker);
     };
     unit.on_error = [this, group, worker](const absl::Status&) {
       lost_workers_.emplace(group, worker);
@@ -219,9 +226,12 @@ void LeaderImpl::CheckTimeouts(Time now, std::vector<WriteUnit>& units) {
     // Ask the worker to stop it (workers of ours watch this key).
     unit.ops.push_back(
         PutOp(keys::Kill(r.group, r.worker, r.id), KillValue("timed out", now)));
-    unit.on_commit = [this, key](coord::Revision rev) {
+    unit.on_commit = [this, key, job = r.doc.run.job_id, id = r.id](coord::Revision rev) {
       MarkWritten(key, rev);
       ++stats_.timed_out;
+      probe_.RunTimedOut();
+      LogEvent(spdlog::level::warn, {.job = job, .execution = id},
+               "run {} of job {}: timed out (no final status from its worker)", id, job);
     };
     unit.on_error = [this, key, now](const absl::Status&) {
       timeout_timers_.emplace(now + std::chrono::seconds(1), key);
@@ -318,15 +328,21 @@ void LeaderImpl::DispatchRetries(Time now, std::vector<WriteUnit>& units) {
             /*single=*/true, retry.intent.params, now, unit, assigned, retry.intent.shard_total);
     }
     unit.ops.push_back(PutOp(key, done.ToJson()));
-    unit.on_commit = [this, key, assigned, check = now + options_.retry_gc_interval](
-                         coord::Revision r) {
+    unit.on_commit = [this, key, assigned, check = now + options_.retry_gc_interval,
+                      job = retry.intent.run.job_id,
+                      id = model::SnapshotId(retry.intent.run)](coord::Revision r) {
       MarkWritten(key, r);
       stats_.retries += assigned;
       stats_.assignments += assigned;
       retry_timers_.emplace(check, key);
+      probe_.Fired(model::Trigger::kRetry);
+      probe_.Assigned(assigned);
+      LogEvent(spdlog::level::info, {.job = job, .execution = id}, "job {}: retry {} dispatched",
+               job, id);
     };
-    unit.on_error = [this, key, now](const absl::Status& status) {
-      spdlog::warn("retry {} not dispatched: {}", key, std::string(status.message()));
+    unit.on_error = [this, key, now, job = retry.intent.run.job_id](const absl::Status& status) {
+      LogEvent(spdlog::level::warn, {.job = job}, "retry {} not dispatched: {}", key,
+               std::string(status.message()));
       retry_timers_.emplace(now + std::chrono::seconds(1), key);
     };
     // An earlier attempt whose answer was lost landed: look again once the
@@ -354,12 +370,18 @@ void LeaderImpl::ServeRuns(Time now, std::vector<WriteUnit>& units) {
       model::RunKey run{request.job_id, request.requested_at, /*manual=*/true};
       Route(job->second.job, run, request.trigger, {}, false, request.params, now, unit, assigned);
     } else {
-      spdlog::warn("run request {}: job {} is gone or invalid; dropped", key, request.job_id);
+      LogEvent(spdlog::level::warn, {.job = request.job_id},
+               "run request {}: job {} is gone or invalid; dropped", key, request.job_id);
     }
-    unit.on_commit = [this, key, assigned](coord::Revision r) {
+    unit.on_commit = [this, key, assigned, trigger = request.trigger,
+                      job = request.job_id](coord::Revision r) {
       MarkWritten(key, r);
       ++stats_.manual_runs;
       stats_.assignments += assigned;
+      probe_.Fired(trigger);
+      probe_.Assigned(assigned);
+      LogEvent(spdlog::level::info, {.job = job}, "job {}: run request served ({} assignments)",
+               job, assigned);
     };
     unit.on_error = [this, key](const absl::Status&) { new_runs_.insert(key); };
     units.push_back(std::move(unit));

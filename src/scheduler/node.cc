@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/log.h"
 #include "coord/election.h"
 #include "model/keys.h"
 
@@ -44,8 +45,9 @@ struct Item {
 class Node::Impl {
  public:
   Impl(coord::Store& store, NodeOptions options)
-      : store_(store),
-        options_(std::move(options)),
+      : own_probe_(options.leader.probe == nullptr ? std::make_unique<Probe>() : nullptr),
+        store_(store),
+        options_(WithProbe(std::move(options), own_probe_.get())),
         clock_(*options_.leader.clock),
         node_key_(std::string(model::keys::kNodePrefix) + options_.leader.node_id),
         leader_(std::make_unique<Leader>(store, options_.leader)) {
@@ -92,6 +94,12 @@ class Node::Impl {
   Time Process(std::vector<Item>& items) ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_mu_);
   bool RetryDue() const;
 
+  static NodeOptions WithProbe(NodeOptions options, Probe* own) {
+    if (options.leader.probe == nullptr) options.leader.probe = own;
+    return options;
+  }
+
+  std::unique_ptr<Probe> own_probe_;  // when the options name none
   coord::Store& store_;
   const NodeOptions options_;
   Clock& clock_;
@@ -252,6 +260,8 @@ void Node::Impl::Stop() {
     std::lock_guard lock(leader_mu_);
     leader_->Demoted();
     if (options_.on_leadership) options_.on_leadership(std::nullopt);
+    options_.leader.probe->Leading(false);
+    options_.leader.probe->ClearView();
   }
   // Resigning revokes the election's lease: a follower takes over at once.
   if (election_ != nullptr) election_->Resign();
@@ -366,15 +376,23 @@ void Node::Impl::Loop() {
       s.revision = leader_->revision();
       s.planned = leader_->planned();
       s.stats = leader_->stats();
+      Probe& probe = *options_.leader.probe;
+      probe.Leading(s.leading);
+      if (s.leading) {
+        probe.View(leader_->running(), leader_->workers(), s.planned);
+      } else {
+        probe.ClearView();
+      }
     }
     s.node_id = options_.leader.node_id;
     s.leader = election_->leader();
     if (s.leading != was_leading_) {
       was_leading_ = s.leading;
       if (s.leading) {
-        spdlog::info("node {}: leads (view at revision {})", s.node_id, s.revision);
+        LogEvent(spdlog::level::info, {.node = s.node_id}, "node {}: leads (view at revision {})",
+                 s.node_id, s.revision);
       } else {
-        spdlog::info("node {}: no longer leads", s.node_id);
+        LogEvent(spdlog::level::info, {.node = s.node_id}, "node {}: no longer leads", s.node_id);
       }
     }
     std::lock_guard lock(mu_);

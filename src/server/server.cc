@@ -25,6 +25,7 @@
 #include "common/host.h"
 #include "coord/embedded/embedded_store.h"
 #include "coord/etcd/etcd_store.h"
+#include "coord/instrumented_store.h"
 #include "model/job.h"
 #include "model/keys.h"
 #include "worker/http_executor.h"
@@ -214,10 +215,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return absl::InvalidArgumentError("standalone mode needs a data directory");
   }
   Parts parts;
+  parts.registry = std::make_unique<metrics::Registry>();
+  metrics::Registry* registry = parts.registry.get();
+  parts.scheduler_probe = std::make_unique<scheduler::Probe>(registry);
+  parts.collector_probe = std::make_unique<history::CollectorProbe>(registry);
+  parts.api_probe = std::make_unique<api::Probe>(registry);
+  parts.alarm_probe = std::make_unique<alarm::MetricsProbe>(registry);
+  registry
+      ->AddGaugeFamily("forest_build_info", "1, labelled with the binary's version.", {"version"})
+      .WithLabels({options.version})
+      .Set(1);
+  registry
+      ->AddGauge("forest_process_start_time_seconds",
+                 "When this process started, in seconds since the Unix epoch.")
+      .Set(std::chrono::duration<double>(SystemClock::Get().Now().time_since_epoch()).count());
   if (options.etcd.endpoints.empty()) {
     ASSIGN_OR_RETURN(parts.lock, DataDirLock::Acquire(options.data_dir));
   }
-  ASSIGN_OR_RETURN(parts.store, OpenStore(options));
+  {
+    // Every module's store calls are counted (by operation) here.
+    ASSIGN_OR_RETURN(std::unique_ptr<coord::Store> store, OpenStore(options));
+    parts.store = std::make_unique<coord::InstrumentedStore>(std::move(store), registry);
+  }
 
   // Execution history, and the collector that fills it while this node leads.
   history::DbUrl db;
@@ -236,7 +255,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     }
   }
   spdlog::info("server: history database {}", db.Describe());
-  ASSIGN_OR_RETURN(parts.history, history::Open(db));
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<history::HistoryStore> history, history::Open(db));
+    parts.history = std::make_unique<history::InstrumentedHistory>(std::move(history), registry);
+  }
   if (options.history_retention_days > 0) {
     history::RetentionOptions ro;
     ro.days = options.history_retention_days;
@@ -248,6 +270,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   parts.alarm_sender = std::make_unique<alarm::CurlSender>();
   alarm::EngineOptions ao;
   ao.node_id = options.node_id;
+  ao.probe = parts.alarm_probe.get();
   ao.ui_url = options.ui_url;
   ao.default_window = options.alarm_window;
   ao.retention_days = options.history_retention_days;
@@ -260,11 +283,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   co.on_stored = [alarms = parts.alarms.get()](const std::vector<history::Execution>& rows) {
     return alarms->OnStored(rows);
   };
+  co.probe = parts.collector_probe.get();
   ASSIGN_OR_RETURN(parts.collector, history::Collector::Start(*parts.store, *parts.history, co));
 
   scheduler::NodeOptions no;
   no.leader.node_id = options.node_id;
   no.leader.misfire_threshold = options.misfire_threshold;
+  no.leader.probe = parts.scheduler_probe.get();
   no.lease_ttl = options.lease_ttl;
   // The margin must leave room to renew: a quarter of short TTLs, 1 s of long ones.
   no.safety_margin = std::min<std::chrono::milliseconds>(
@@ -310,6 +335,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   parts.web = std::move(web_files);
   parts.router = std::make_unique<api::Router>();
   parts.router->SetFallback(web::WebHandler(*parts.web));
+  parts.router->SetProbe(parts.api_probe.get());
   api::ApiDeps deps;
   deps.store = parts.store.get();
   deps.history = parts.history.get();
@@ -324,6 +350,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   deps.alarm_log = parts.alarm_log.get();
   deps.alarm_sender = parts.alarm_sender.get();
   deps.ui_url = options.ui_url;
+  deps.metrics = parts.registry.get();
   api::AddRoutes(*parts.router, deps);
   api::HttpServerOptions ho;
   ho.address = options.http_address;
@@ -368,6 +395,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     wo.log_dir = (std::filesystem::path(options.data_dir) / "logs").string();
     wo.spool_dir = (std::filesystem::path(options.data_dir) / "spool").string();
     wo.lease_ttl = options.lease_ttl;
+    parts.worker_probe = std::make_unique<worker::Probe>(parts.registry.get());
+    wo.probe = parts.worker_probe.get();
     std::vector<std::unique_ptr<worker::Executor>> executors;
     executors.push_back(std::make_unique<worker::HttpExecutor>(worker::HttpOptions{}));
     worker::ShellOptions shell;

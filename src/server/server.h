@@ -8,9 +8,10 @@
 // filled by the collector while this node leads, and kept to
 // history_retention_days by every node. Standalone runs the embedded worker
 // of group `local`.
-// Every node serves the HTTP API (api/) on http_address. The leader raises
-// and delivers alarms (alarm/) from what the collector stores and what the
-// scheduler sees, through the alarm log in the same database.
+// Every node serves the HTTP API (api/) on http_address, and its metrics
+// at /metrics: every module's probe records into the server's registry. The
+// leader raises and delivers alarms (alarm/) from what the collector stores
+// and what the scheduler sees, through the alarm log in the same database.
 //
 // Threads: Start returns once the node runs; the node's and the store's
 // threads are the server's. Public methods are thread-safe.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "alarm/engine.h"
+#include "alarm/metrics_probe.h"
 #include "alarm/sender.h"
 #include "api/http_server.h"
 #include "api/router.h"
@@ -35,8 +37,11 @@
 #include "history/audit.h"
 #include "history/collector.h"
 #include "history/history.h"
+#include "history/probe.h"
 #include "history/retention.h"
+#include "metrics/metrics.h"
 #include "scheduler/node.h"
+#include "scheduler/probe.h"
 #include "web/web.h"
 #include "worker/worker.h"
 
@@ -121,12 +126,23 @@ class Server {
   bool standalone() const { return options_.etcd.endpoints.empty(); }
   // The port the API listens on.
   int http_port() const;
+  // What /metrics renders.
+  const metrics::Registry& metrics() const { return *parts_.registry; }
+  // What the alarm engine counts (alarms raised, deliveries by channel).
+  alarm::MetricsProbe& alarm_probe() { return *parts_.alarm_probe; }
 
  private:
   class DataDirLock;
   class PeriodicWarning;
   // Declared in the order they start; they stop in reverse.
   struct Parts {
+    // First: every part below records into them until it stops.
+    std::unique_ptr<metrics::Registry> registry;
+    std::unique_ptr<scheduler::Probe> scheduler_probe;
+    std::unique_ptr<history::CollectorProbe> collector_probe;
+    std::unique_ptr<api::Probe> api_probe;
+    std::unique_ptr<alarm::MetricsProbe> alarm_probe;
+    std::unique_ptr<worker::Probe> worker_probe;  // standalone: the embedded worker's
     std::unique_ptr<DataDirLock> lock;  // standalone: held while the store is open
     std::unique_ptr<coord::Store> store;
     std::unique_ptr<history::HistoryStore> history;

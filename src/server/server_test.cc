@@ -96,6 +96,47 @@ TEST(ServerTest, RejectsBadOptions) {
       << negative.status();
 }
 
+// Every module's probe records into the server's registry, served at
+// /metrics without a login.
+TEST(ServerTest, ServesItsMetricsPublicly) {
+  TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path() + "/data";
+  o.node_id = "n1";
+  o.http_address = "127.0.0.1:0";
+  o.version = "1.2.3";
+  auto server = Server::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client http("127.0.0.1", (*server)->http_port());
+  std::string body;
+  for (int i = 0; i < 200; ++i) {
+    auto r = http.Get("/metrics");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    body = r->body;
+    if (body.find("forest_scheduler_leader 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_NE(body.find("forest_scheduler_leader 1\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("forest_build_info{version=\"1.2.3\"} 1\n"), std::string::npos);
+  EXPECT_NE(body.find("forest_workers{group=\"local\"} 1\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("forest_coord_requests_total{op=\"txn\"}"), std::string::npos);
+  EXPECT_NE(body.find("# TYPE forest_alarms_sent_total counter\n"), std::string::npos);
+  // A request is counted once answered: the next scrape shows the last.
+  body = http.Get("/metrics")->body;
+  EXPECT_NE(body.find("forest_http_requests_total{method=\"GET\",route=\"/metrics\","
+                      "status=\"200\"}"),
+            std::string::npos)
+      << body;
+  (*server)->alarm_probe().Declare("webhook", "ch-1");
+  EXPECT_NE((*server)->metrics().Render().find(
+                "forest_alarms_sent_total{channel=\"ch-1\",type=\"webhook\"} 0"),
+            std::string::npos);
+  (*server)->Stop();
+  EXPECT_NE((*server)->metrics().Render().find("forest_scheduler_leader 0\n"), std::string::npos);
+}
+
 // With authentication on (the default), the first start creates `admin`
 // with a random password in a 0600 file; the API refuses anonymous calls
 // and accepts that admin.

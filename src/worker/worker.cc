@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "model/job.h"
 #include "model/keys.h"
@@ -61,6 +62,8 @@ class Worker::Impl {
       : store_(store),
         options_(std::move(options)),
         clock_(*options_.clock),
+        own_probe_(options_.probe == nullptr ? std::make_unique<Probe>() : nullptr),
+        probe_(options_.probe == nullptr ? *own_probe_ : *options_.probe),
         executors_(std::move(executors)) {}
   ~Impl() { Drain(milliseconds(0)); }
 
@@ -115,6 +118,8 @@ class Worker::Impl {
   coord::Store& store_;
   const WorkerOptions options_;
   Clock& clock_;
+  const std::unique_ptr<Probe> own_probe_;  // when the options name none
+  Probe& probe_;
   const std::vector<std::unique_ptr<Executor>> executors_;
 
   std::mutex register_mu_;
@@ -358,8 +363,9 @@ bool Worker::Impl::Claim(const Pending& pending) {
   };
   auto lease = ClaimLease();
   if (!lease.ok()) {
-    spdlog::warn("worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
-                 lease.status().ToString());
+    LogEvent(spdlog::level::warn, {.job = assignment->job_id, .execution = id},
+             "worker {}: cannot claim {}: {}", options_.name, pending.kv.key,
+             lease.status().ToString());
     Enqueue(pending.group, pending.kv);  // try again later
     return give_up();
   }
@@ -384,13 +390,15 @@ bool Worker::Impl::Claim(const Pending& pending) {
   } else if (response.ok()) {
     std::lock_guard lock(mu_);
     ++stats_.claim_conflicts;  // someone else was first, or the leader moved it
+    probe_.ClaimConflict();
     running_.erase(id);
     return false;
   } else {
     // The answer is lost: the claim may have applied. If it did, the run is
     // ours to run (nobody else can); if not, try again later.
-    spdlog::warn("worker {}: claim of {} failed: {}", options_.name, pending.kv.key,
-                 response.status().ToString());
+    LogEvent(spdlog::level::warn, {.job = assignment->job_id, .execution = id},
+             "worker {}: claim of {} failed: {}", options_.name, pending.kv.key,
+             response.status().ToString());
     if (absl::IsNotFound(response.status())) {
       std::lock_guard lock(register_mu_);
       claim_lease_ = 0;  // the claim lease is gone: take a new one
@@ -402,8 +410,10 @@ bool Worker::Impl::Claim(const Pending& pending) {
     }
     record_revision = *applied;
   }
+  probe_.Claimed();
   std::lock_guard lock(mu_);
   ++stats_.claimed;
+  probe_.Running(static_cast<int>(running_.size()));
   running_[id].thread = std::thread(&Impl::Execute, this, pending.group, std::move(*assignment),
                                     cancel, record_revision);
   return true;
@@ -460,6 +470,9 @@ void Worker::Impl::Execute(std::string group, model::Assignment assignment,
   }
   Outcome outcome;
   Executor* executor = Pick(assignment);
+  LogEvent(spdlog::level::debug, {.job = assignment.job_id, .execution = assignment.id},
+           "worker {}: run started (group {}, {} executor)", options_.name, group,
+           executor == nullptr ? "no" : executor->name());
   if (executor == nullptr) {
     outcome.result = fmt::format("no executor on this worker takes target '{}'", assignment.target);
   } else {
@@ -506,8 +519,15 @@ void Worker::Impl::Execute(std::string group, model::Assignment assignment,
       ++stats_.failed;
     }
     if (killed) ++stats_.killed;
-    if (was_cancelled && !killed && record.result.starts_with("timed out")) ++stats_.timed_out;
+    const bool timed_out = was_cancelled && !killed && record.result.starts_with("timed out");
+    if (timed_out) ++stats_.timed_out;
+    probe_.Finished(outcome.success, killed ? "killed" : timed_out ? "timeout" : "", took);
+    probe_.Running(static_cast<int>(running_.size()));
   }
+  LogEvent(spdlog::level::info, {.job = assignment.job_id, .execution = assignment.id},
+           "worker {}: run finished: {} in {} ms{}{}", options_.name,
+           outcome.success ? "success" : "error", took.count(), killed ? " (killed)" : "",
+           outcome.success ? "" : ": " + record.result.substr(0, 200));
   if (killed) {
     coord::DeleteRequest del;
     del.key = keys::Kill(group, options_.name, assignment.id);
@@ -522,8 +542,9 @@ void Worker::Impl::Finish(const std::string& group, const model::ExecutionRecord
                                       record.ToJson(), record_revision};
   if (internal::WriteFinal(store_, final).ok()) return;
   // The store is away: keep the record and write it when it is back.
-  spdlog::warn("worker {}: cannot write the record of {} now; spooled", options_.name,
-               record.run.id);
+  LogEvent(spdlog::level::warn, {.job = record.run.job_id, .execution = record.run.id},
+           "worker {}: cannot write the record of {} now; spooled", options_.name, record.run.id);
+  probe_.Spooled();
   spool_.Add(final);
 }
 

@@ -41,6 +41,7 @@
 #include "common/clock.h"
 #include "coord/store.h"
 #include "worker/executor.h"
+#include "worker/probe.h"
 
 namespace forest::worker {
 
@@ -58,6 +59,9 @@ struct WorkerOptions {
   std::string version;
   // Not owned; must outlive the worker.
   Clock* clock = &SystemClock::Get();
+  // Where the worker's metrics go (probe.h); not owned, must outlive the
+  // worker. Null: nowhere.
+  Probe* probe = nullptr;
 };
 
 struct WorkerStats {

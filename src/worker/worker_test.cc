@@ -125,7 +125,8 @@ TEST_F(WorkerTest, ClaimsRunsAndRecordsInTheOriginalsFormat) {
   EXPECT_TRUE(record.duration_ms.has_value());
   EXPECT_EQ(Count(keys::SnapshotPrefix("g", "w1")), 0u);  // claimed: the assignment is gone
   EXPECT_EQ(Count("/forest/worker/claim/"), 1u);  // the claim stays, for an hour or two
-  EXPECT_EQ(w->stats().succeeded, 1);
+  // Counted just after the record is written (the run's thread may not be there yet).
+  EXPECT_TRUE(WaitUntil([&] { return w->stats().succeeded == 1; }));
 }
 
 TEST_F(WorkerTest, FailuresAndExceptionsAreErrors) {
