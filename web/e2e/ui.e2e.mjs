@@ -17,8 +17,18 @@
 // see the plan's new next fire; log in again "in another tab" and see a
 // write of the first tab still go through (its CSRF token is refreshed);
 // delete the job; switch to Chinese (the tab's title too).
+//
+// Alarms (when the server offers them: GET /api/v1/alarm-channels is not a
+// 404; otherwise skipped with a note): create a webhook channel pointing at
+// a local receiver (127.0.0.1), test-send it (signed, with its header) and
+// see it arrive, edit it keeping its secrets, give a job that fails (`false`
+// in group `local` every 2 s) an alarm rule onFailure with that channel, and
+// see the alarm in the history with its delivery sent and the message at the
+// receiver; set and remove a group's default rule; clean up.
 import { spawn } from 'node:child_process'
+import { createHmac } from 'node:crypto'
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -49,6 +59,9 @@ const PASSWORD = args.password || 'e2e-admin-pass-1'
 const TIMEOUT = 20000
 const GROUP = 'e2e-group'
 const JOB = 'e2e-echo'
+const ALARM_JOB = 'e2e-fail'
+const CHANNEL = 'e2e-hook'
+const CHANNEL_SECRET = 'e2e-signing-secret'
 
 mkdirSync(ARTIFACTS, { recursive: true })
 const log = (...m) => console.log(`[e2e ${new Date().toISOString().slice(11, 23)}]`, ...m)
@@ -120,6 +133,43 @@ async function stopServer() {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 }
 
+// --- a webhook receiver (alarms) -------------------------------------------------------
+
+let receiver = null
+const received = [] // { at, path, headers, body }
+
+async function startReceiver() {
+  receiver = createHttpServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      received.push({ at: Date.now(), path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end('{"ok":true}')
+    })
+  })
+  await new Promise((res, rej) => {
+    receiver.once('error', rej)
+    receiver.listen(0, '127.0.0.1', res)
+  })
+  return `http://127.0.0.1:${receiver.address().port}`
+}
+
+async function stopReceiver() {
+  if (!receiver) return
+  receiver.closeAllConnections?.()
+  await new Promise((res) => receiver.close(() => res()))
+  receiver = null
+}
+
+// X-Forest-Signature: sha256=HMAC-SHA256(secret, X-Forest-Timestamp + "." + body).
+function signatureOk(request, secret) {
+  const ts = request.headers['x-forest-timestamp']
+  const sig = request.headers['x-forest-signature']
+  if (!ts || !sig) return false
+  return sig === `sha256=${createHmac('sha256', secret).update(`${ts}.${request.body}`).digest('hex')}`
+}
+
 // --- helpers ---------------------------------------------------------------------------
 
 let page
@@ -164,6 +214,31 @@ async function shot(name) {
 async function nav(name) {
   await page.click(tid(`nav-${name}`))
   await page.waitForURL((url) => url.pathname === `/${name}`, { timeout: TIMEOUT })
+}
+
+// A page of the Alarms section of the menu (/alarms/<page>).
+async function navAlarms(name) {
+  const item = page.locator(tid(`nav-alarm-${name}`))
+  if (!(await item.isVisible())) await page.locator(tid('nav-alarms')).locator('.el-sub-menu__title').click()
+  await item.click()
+  await page.waitForURL((url) => url.pathname === `/alarms/${name}`, { timeout: TIMEOUT })
+}
+
+// JSON equality whatever the order of the keys (the server sorts them).
+const canonical = (v) =>
+  Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])])) : v
+const sameJson = (a, b) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b))
+
+// A choice of an el-radio-group (its buttons carry data-value).
+async function pick(testid, value, scope = page) {
+  await scope.locator(`${tid(testid)} [data-value="${value}"]`).first().click()
+}
+
+// The visible dropdown's option with this text.
+async function chooseOption(text) {
+  const option = page.locator('.el-select-dropdown__item:visible', { hasText: text }).first()
+  await option.waitFor({ timeout: TIMEOUT })
+  await option.click()
 }
 
 async function fillInput(testid, value) {
@@ -427,6 +502,8 @@ async function scenario(browser) {
     await page.locator(tid('job-row', `[data-job-name="${JOB}"]`)).waitFor({ state: 'detached' })
   })
 
+  await alarmSteps()
+
   await step('switch to Chinese', async () => {
     await nav('dashboard')
     await page.click(tid('lang-switch'))
@@ -451,6 +528,175 @@ async function scenario(browser) {
     if (consoleErrors.length) throw new Error(`the page reported:\n${consoleErrors.join('\n')}`)
   })
   await context.close()
+}
+
+// --- alarms -------------------------------------------------------------------------
+
+async function alarmSteps() {
+  let supported = false
+  await step('ask whether the server has alarms', async () => {
+    const r = await page.context().request.get(`${BASE}/api/v1/alarm-channels`)
+    supported = r.status() !== 404
+    if (supported && !r.ok()) throw new Error(`GET /api/v1/alarm-channels answered ${r.status()}`)
+  })
+  if (!supported) {
+    log('NOTE: this server has no alarm API (GET /api/v1/alarm-channels is 404): the alarm steps are skipped')
+    return
+  }
+
+  let hookUrl = ''
+  let channelId = ''
+  let alarmJobId = ''
+
+  await step('create a webhook channel', async () => {
+    hookUrl = `${await startReceiver()}/forest-hook`
+    await navAlarms('channels')
+    await page.click(tid('channel-create'))
+    await page.locator(tid('channel-form')).waitFor()
+    await fillInput('channel-name', CHANNEL)
+    await fillInput('channel-url', hookUrl)
+    await fillInput('channel-secret', CHANNEL_SECRET)
+    await page.click(tid('channel-header-add'))
+    await page.locator(tid('channel-header-name')).last().fill('X-E2E')
+    await page.locator(tid('channel-header-value')).last().fill('header-secret')
+    await page.click(tid('channel-form-submit'))
+    await page.locator(tid('channel-form')).waitFor({ state: 'hidden' })
+    const row = page.locator(tid('channel-row', `[data-channel-name="${CHANNEL}"]`))
+    await row.waitFor()
+    channelId = await row.getAttribute('data-channel-id')
+    log(`channel ${CHANNEL} has id ${channelId}`)
+    // The list shows where it sends, never the URL's path or the secrets.
+    const text = await page.locator(tid('channels-table')).innerText()
+    if (text.includes('forest-hook') || text.includes(CHANNEL_SECRET) || text.includes('header-secret')) {
+      throw new Error('the channel list shows a secret')
+    }
+  })
+
+  await step('test-send the channel and see it at the receiver', async () => {
+    const before = received.length
+    await page.click(tid('channel-test', `[data-channel-name="${CHANNEL}"]`))
+    const dialog = page.locator(tid('channel-test-result'))
+    await until('the test result', async () => (await dialog.getAttribute('data-sent')) === 'true')
+    const got = await until('the test message at the receiver', async () => received.slice(before).find((r) => r.path === '/forest-hook'))
+    if (!/test/i.test(got.body)) throw new Error(`the test message reads: ${got.body.slice(0, 200)}`)
+    if (got.headers['x-e2e'] !== 'header-secret') throw new Error('the channel\'s header did not arrive')
+    if (!signatureOk(got, CHANNEL_SECRET)) throw new Error('the test message is not signed with the channel\'s secret')
+    await shot('16-alarm-channel-test')
+    await page.click(tid('channel-test-close'))
+    await dialog.waitFor({ state: 'hidden' })
+    await shot('17-alarm-channels')
+  })
+
+  await step('edit the channel keeping its secrets', async () => {
+    await page.click(tid('channel-edit', `[data-channel-name="${CHANNEL}"]`))
+    await page.locator(tid('channel-form')).waitFor()
+    await page.locator(tid('channel-url-state')).waitFor()
+    await page.locator(tid('channel-secret-state')).waitFor()
+    // The stored values are not in the page: the inputs are not even there.
+    if (await page.locator(tid('channel-url')).count()) throw new Error('the stored URL has an input')
+    await fillInput('channel-template', '{{title}} ({{jobName}})')
+    await shot('18-alarm-channel-form')
+    await page.click(tid('channel-form-submit'))
+    await page.locator(tid('channel-form')).waitFor({ state: 'hidden' })
+    const before = received.length
+    await page.click(tid('channel-test', `[data-channel-name="${CHANNEL}"]`))
+    await until('the test result', async () => (await page.locator(tid('channel-test-result')).getAttribute('data-sent')) === 'true')
+    const got = await until('the second test message', async () => received.slice(before).find((r) => r.path === '/forest-hook'))
+    if (!signatureOk(got, CHANNEL_SECRET) || got.headers['x-e2e'] !== 'header-secret') throw new Error('the edit lost a secret')
+    await page.click(tid('channel-test-close'))
+  })
+
+  await step('a failing job with an alarm rule onFailure to the channel', async () => {
+    await nav('jobs')
+    await page.click(tid('job-create'))
+    await page.locator(tid('job-form')).waitFor()
+    await fillInput('job-name', ALARM_JOB)
+    await chooseInSelect('job-group', 'local')
+    await fillInput('job-cron', '*/2 * * * * ?')
+    await fillInput('job-target', 'false')
+    await page.locator(tid('job-section-alarm')).locator('.el-collapse-item__header').click()
+    await page.locator(tid('rule-inherit-note')).waitFor() // nothing set: inherits
+    await pick('rule-onFailure', 'on')
+    await pick('rule-channels-mode', 'set')
+    await page.locator(tid('rule-channels')).click()
+    await chooseOption(CHANNEL)
+    await page.locator(tid('rule-summary')).click() // closes the dropdown
+    await until('the rule without the inherit note', async () => (await page.locator(tid('rule-inherit-note')).count()) === 0)
+    const summary = await page.locator(tid('rule-summary')).innerText()
+    if (!summary.includes(CHANNEL)) throw new Error(`the rule's summary: ${summary}`)
+    await shot('19-job-form-alarm')
+    await page.click(tid('job-form-submit'))
+    const row = page.locator(tid('job-row', `[data-job-name="${ALARM_JOB}"]`))
+    await row.waitFor()
+    alarmJobId = await row.getAttribute('data-job-id')
+    await page.locator(tid('job-form')).waitFor({ state: 'hidden' })
+    const stored = await (await page.context().request.get(`${BASE}/api/v1/jobs/${alarmJobId}`)).json()
+    if (!sameJson(stored.alarm, { onFailure: true, channels: [channelId] })) {
+      throw new Error(`the job's alarm rule is ${JSON.stringify(stored.alarm)}`)
+    }
+  })
+
+  await step('see the alarm in the history and at the receiver', async () => {
+    const alarmId = await until(
+      'a failure alarm of the job delivered',
+      async () => {
+        await page.goto(`${BASE}/alarms/history?jobId=${alarmJobId}`)
+        await page.locator(tid('alarms-table')).waitFor()
+        await page.waitForLoadState('networkidle').catch(() => {})
+        const row = page.locator(tid('alarm-row', '[data-kind="failed"]')).first()
+        if (!(await row.count())) return null
+        const sent = page.locator(tid('alarm-delivery', `[data-channel-id="${channelId}"][data-state="sent"]`))
+        return (await sent.count()) ? row.getAttribute('data-alarm-id') : null
+      },
+      45000,
+      1000,
+    )
+    const got = await until('the alarm at the receiver', async () =>
+      received.find((r) => r.path === '/forest-hook' && r.body.includes(ALARM_JOB) && /fail/i.test(r.body)),
+    )
+    if (!signatureOk(got, CHANNEL_SECRET)) throw new Error('the alarm is not signed')
+    await shot('20-alarm-history')
+    await page.click(tid('alarm-open', `[data-alarm-id="${alarmId}"]`))
+    await page.locator(tid('alarm-delivery-row', `[data-channel-id="${channelId}"][data-state="sent"]`)).waitFor()
+    const message = await page.locator(tid('alarm-message')).innerText()
+    if (!message.includes(ALARM_JOB)) throw new Error(`the alarm's message: ${message}`)
+    if (!new URL(page.url()).searchParams.get('alarm')) throw new Error('the open alarm is not in the URL')
+    await shot('21-alarm-drawer')
+    await page.keyboard.press('Escape')
+    await page.locator(tid('alarm-message')).waitFor({ state: 'hidden' })
+  })
+
+  await step('set and remove a group default rule', async () => {
+    await navAlarms('rules')
+    await page.click(tid('rule-group-edit', `[data-group-name="${GROUP}"]`))
+    const drawer = page.locator(tid('rule-drawer'))
+    await drawer.waitFor()
+    await pick('rule-onTimeout', 'on', drawer)
+    await pick('rule-onGroupEmpty', 'off', drawer)
+    await page.click(tid('rule-submit'))
+    await drawer.waitFor({ state: 'hidden' })
+    await page.locator(tid('rule-group-row', `[data-group-name="${GROUP}"][data-has-rule="true"]`)).waitFor()
+    const rules = await (await page.context().request.get(`${BASE}/api/v1/alarm-rules`)).json()
+    if (!sameJson(rules.groups?.[GROUP], { onTimeout: true, onGroupEmpty: false })) {
+      throw new Error(`the group's rule is ${JSON.stringify(rules.groups?.[GROUP])}`)
+    }
+    await shot('22-alarm-rules')
+    await page.click(tid('rule-group-delete', `[data-group-name="${GROUP}"]`))
+    await page.click(tid('confirm-ok'))
+    await page.locator(tid('rule-group-row', `[data-group-name="${GROUP}"][data-has-rule="false"]`)).waitFor()
+  })
+
+  await step('remove the failing job and the channel', async () => {
+    await page.goto(`${BASE}/jobs?q=${ALARM_JOB}`)
+    await page.click(tid('job-delete', `[data-job-name="${ALARM_JOB}"]`))
+    await page.click(tid('confirm-ok'))
+    await page.locator(tid('job-row', `[data-job-name="${ALARM_JOB}"]`)).waitFor({ state: 'detached' })
+    await navAlarms('channels')
+    await page.click(tid('channel-delete', `[data-channel-name="${CHANNEL}"]`))
+    await page.click(tid('confirm-ok'))
+    await page.locator(tid('channel-row', `[data-channel-name="${CHANNEL}"]`)).waitFor({ state: 'detached' })
+    await stopReceiver()
+  })
 }
 
 async function main() {
@@ -481,6 +727,7 @@ async function main() {
   } finally {
     await browser?.close().catch(() => {})
     await stopServer().catch((e) => log('stopping the server:', e.message))
+    await stopReceiver().catch(() => {})
   }
   if (failed) {
     console.error(`e2e FAILED at "${currentStep}": ${failed.message}`)
@@ -492,6 +739,7 @@ async function main() {
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {
     await stopServer().catch(() => {})
+    await stopReceiver().catch(() => {})
     process.exit(130)
   })
 }

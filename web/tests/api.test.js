@@ -284,6 +284,27 @@ describe('api client', () => {
     expect(toQuery({})).toBe('')
   })
 
+  it('calls the alarm endpoints (alarm.json)', async () => {
+    const fetch = fakeFetch(jsonResponse(200, { sent: true, alarmId: 'x' }))
+    const api = createApi({ fetch })
+    await api.putAlarmRule('global', { onFailure: true })
+    await api.putAlarmRule({ group: 'a/b' }, { channels: [] })
+    await api.deleteAlarmRule({ group: 'g 1' })
+    await api.testAlarmChannel('ch/1')
+    await api.updateAlarmChannel('ch-1', { name: 'n', version: 2 })
+    await api.listAlarms({ jobId: 'j1', kind: '', state: 'failed', page: 1, pageSize: 20 })
+    const seen = fetch.calls.map((c) => `${c.init.method} ${c.url}`)
+    expect(seen).toEqual([
+      'PUT /api/v1/alarm-rules/global',
+      'PUT /api/v1/alarm-rules/groups/a%2Fb',
+      'DELETE /api/v1/alarm-rules/groups/g%201',
+      'POST /api/v1/alarm-channels/ch%2F1/test',
+      'PUT /api/v1/alarm-channels/ch-1',
+      'GET /api/v1/alarms?jobId=j1&state=failed&page=1&pageSize=20',
+    ])
+    expect(JSON.parse(fetch.calls[1].init.body)).toEqual({ channels: [] })
+  })
+
   it('knows a refusal for the CSRF token', () => {
     expect(isCsrfError(new ApiError({ status: 403, code: 'permission_denied', message: 'missing or invalid CSRF token' }))).toBe(true)
     expect(isCsrfError(new ApiError({ status: 403, code: 'permission_denied', message: 'bad csrf' }))).toBe(true)

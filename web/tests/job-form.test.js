@@ -4,6 +4,7 @@ import {
   FIELD_OF_ERROR,
   advancedInUse,
   changedFields,
+  fieldOfError,
   formToJob,
   isFormDirty,
   jobToForm,
@@ -42,6 +43,8 @@ const STORED = {
   updatedBy: 'alice',
   alerting: { channel: 'pager', after: 2 },
   futureFlag: true,
+  // The job's own alarm rule, with a field of a newer server.
+  alarm: { onFailure: true, onTimeout: false, channels: ['ops'], escalateAfter: 3 },
 }
 
 describe('job form', () => {
@@ -123,11 +126,52 @@ describe('job form', () => {
   it('maps the server error fields to form fields', () => {
     expect(FIELD_OF_ERROR['retry.maxAttempts']).toBe('retryMaxAttempts')
     expect(FIELD_OF_ERROR.cron).toBe('cron')
+    expect(fieldOfError('retry.factor')).toBe('retryFactor')
+    expect(fieldOfError('alarm.channels')).toBe('alarm')
+    expect(fieldOfError('alarm')).toBe('alarm')
+    expect(fieldOfError('nonsense')).toBe('')
+  })
+
+  it('edits the job\'s alarm rule, keeping the rule\'s unknown fields', () => {
+    const form = jobToForm(STORED)
+    expect(form.alarm.onFailure).toBe('on')
+    expect(form.alarm.onTimeout).toBe('off')
+    expect(form.alarm.onUnknown).toBe('inherit')
+    form.alarm.onTimeout = 'inherit'
+    form.alarm.onRecovered = 'on'
+    form.alarm.running = 'after'
+    form.alarm.runningSeconds = 600
+    const doc = formToJob(form)
+    expect(doc.alarm).toEqual({ onFailure: true, onRecovered: true, runningLongerThanSeconds: 600, channels: ['ops'], escalateAfter: 3 })
+  })
+
+  it('leaves out an alarm rule that sets nothing (the job inherits the defaults)', () => {
+    const fresh = jobToForm({ name: 'n' })
+    expect(formToJob(fresh)).not.toHaveProperty('alarm')
+    const form = jobToForm({ ...STORED, alarm: { onFailure: true, channels: [] } })
+    form.alarm.onFailure = 'inherit'
+    form.alarm.channelsMode = 'inherit'
+    expect(formToJob(form)).not.toHaveProperty('alarm')
+    // A rule set to send nowhere is a rule: channels [] stays.
+    const none = jobToForm({ name: 'n' })
+    none.alarm.channelsMode = 'set'
+    expect(formToJob(none).alarm).toEqual({ channels: [] })
+    // Stored as {}, it goes back as it was.
+    expect(formToJob(jobToForm({ name: 'n', alarm: {} })).alarm).toEqual({})
+  })
+
+  it('after a 409, keeps the user\'s alarm edits over the stored rule\'s unknown fields', () => {
+    const base = jobToForm(STORED)
+    const form = jobToForm(STORED)
+    form.alarm.onMisfire = 'on'
+    const fresh = { ...STORED, version: 8, alarm: { ...STORED.alarm, escalateAfter: 5, newer: true } }
+    const rebased = rebaseForm(form, base, fresh)
+    expect(formToJob(rebased).alarm).toEqual({ onFailure: true, onTimeout: false, onMisfire: true, channels: ['ops'], escalateAfter: 5, newer: true })
   })
 
   it('opens the advanced sections that hold non-defaults', () => {
-    expect(advancedInUse(jobToForm({}))).toEqual({ schedule: false, execution: false, about: false })
-    expect(advancedInUse(jobToForm(STORED))).toEqual({ schedule: true, execution: true, about: true })
+    expect(advancedInUse(jobToForm({}))).toEqual({ schedule: false, execution: false, about: false, alarm: false })
+    expect(advancedInUse(jobToForm(STORED))).toEqual({ schedule: true, execution: true, about: true, alarm: true })
   })
 
   it('knows which fields the user changed', () => {

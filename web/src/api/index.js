@@ -7,6 +7,10 @@ export { ApiError, createClient, isCsrfError, messageWithField, toQuery } from '
 
 const e = encodeURIComponent
 
+// The global default alarm rule, or a group's ({ group: name }).
+const alarmRulePath = (scope) =>
+  scope && typeof scope === 'object' ? `/api/v1/alarm-rules/groups/${e(scope.group)}` : '/api/v1/alarm-rules/global'
+
 export function createApi(options = {}) {
   const c = createClient(options)
 
@@ -91,6 +95,22 @@ export function createApi(options = {}) {
       c.post(`/api/v1/executions/${e(id)}/kill`, reason ? { reason } : {}),
     stats: (query, options) => c.get('/api/v1/stats', { query, ...options }),
     overview: (options) => c.get('/api/v1/stats/overview', options),
+
+    // alarm.json (a server without alarms answers these 404)
+    listAlarmChannels: (options) => c.get('/api/v1/alarm-channels', options),
+    getAlarmChannel: (id, options) => c.get(`/api/v1/alarm-channels/${e(id)}`, options),
+    createAlarmChannel: (channel) => c.post('/api/v1/alarm-channels', channel),
+    updateAlarmChannel: (id, changes) => c.put(`/api/v1/alarm-channels/${e(id)}`, changes),
+    deleteAlarmChannel: (id) => c.del(`/api/v1/alarm-channels/${e(id)}`),
+    // { sent, alarmId, error }: a channel that refuses is still a 200.
+    testAlarmChannel: (id) => c.post(`/api/v1/alarm-channels/${e(id)}/test`),
+    // { global: rule or null, groups: { name: rule } }
+    listAlarmRules: (options) => c.get('/api/v1/alarm-rules', options),
+    // scope: 'global', or { group: name } for a group's default.
+    putAlarmRule: (scope, rule) => c.put(alarmRulePath(scope), rule),
+    deleteAlarmRule: (scope) => c.del(alarmRulePath(scope)),
+    listAlarms: (query, options) => c.get('/api/v1/alarms', { query, ...options }),
+    getAlarm: (id, options) => c.get(`/api/v1/alarms/${e(id)}`, options),
   }
 }
 

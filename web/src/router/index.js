@@ -33,6 +33,11 @@ export const routes = [
       { path: 'plans', name: 'plans', component: () => import('../views/PlansView.vue'), meta: { title: 'nav.plans' } },
       { path: 'snapshots', name: 'snapshots', component: () => import('../views/SnapshotsView.vue'), meta: { title: 'nav.snapshots' } },
       { path: 'executions', name: 'executions', component: () => import('../views/ExecutionsView.vue'), meta: { title: 'nav.executions' } },
+      // Alarms (issue 9): channels, default rules, the history.
+      { path: 'alarms', redirect: { name: 'alarm-history' } },
+      { path: 'alarms/channels', name: 'alarm-channels', component: () => import('../views/AlarmChannelsView.vue'), meta: { title: 'nav.alarmChannels' } },
+      { path: 'alarms/rules', name: 'alarm-rules', component: () => import('../views/AlarmRulesView.vue'), meta: { title: 'nav.alarmRules' } },
+      { path: 'alarms/history', name: 'alarm-history', component: () => import('../views/AlarmHistoryView.vue'), meta: { title: 'nav.alarmHistory' } },
       { path: 'audit', name: 'audit', component: () => import('../views/AuditView.vue'), meta: { title: 'nav.audit', role: 'admin' } },
       { path: 'users', name: 'users', component: () => import('../views/UsersView.vue'), meta: { title: 'nav.users', role: 'admin' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { title: 'nav.notFound' } },

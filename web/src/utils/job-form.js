@@ -2,6 +2,9 @@
 // ways. The document a job was loaded from is kept in the form, so fields
 // this UI does not know (the server keeps them: "unknown fields are kept")
 // and those it does not edit (version, createdAt, ...) go back unchanged.
+// The job's own alarm rule (`alarm`) is the rule editor's form state
+// (utils/alarm-rule.js), which keeps the rule's unknown fields the same way.
+import { formToRule, isRuleEmpty, isRuleFormEmpty, ruleToForm } from './alarm-rule.js'
 
 export const ROUTINGS = ['random', 'round_robin', 'least_busy', 'consistent_hash', 'broadcast', 'shard']
 export const CONCURRENCIES = ['allow', 'forbid', 'replace']
@@ -44,6 +47,16 @@ export const FIELD_OF_ERROR = {
   description: 'description',
   remark: 'remark',
   mobile: 'mobile',
+  alarm: 'alarm',
+}
+
+// The job's field of an error the server names ("alarm.channels": the
+// alarm section's rule editor shows it).
+export function fieldOfError(field) {
+  if (!field) return ''
+  if (FIELD_OF_ERROR[field]) return FIELD_OF_ERROR[field]
+  if (String(field).startsWith('alarm.')) return 'alarm'
+  return ''
 }
 
 const str = (v) => (v === undefined || v === null ? '' : String(v))
@@ -78,6 +91,7 @@ export function jobToForm(doc = {}) {
     description: str(source.description),
     remark: str(source.remark),
     mobile: str(source.mobile),
+    alarm: ruleToForm(source.alarm),
   }
 }
 
@@ -126,6 +140,12 @@ export function formToJob(form) {
   set('description', str(form.description))
   set('remark', str(form.remark))
   set('mobile', str(form.mobile))
+  // A rule that sets nothing is no rule: the job inherits its group's and
+  // the global default (an `alarm: {}` it was stored with stays as it was).
+  const alarm = formToRule(form.alarm || ruleToForm(doc.alarm))
+  const storedEmpty = isRuleEmpty(doc.alarm) && Boolean(doc.alarm) && typeof doc.alarm === 'object' && !Array.isArray(doc.alarm)
+  if (!isRuleEmpty(alarm)) doc.alarm = alarm
+  else if (!storedEmpty) delete doc.alarm
   return doc
 }
 
@@ -142,6 +162,7 @@ export function advancedInUse(form) {
       Number(form.retryMaxAttempts) !== 1 ||
       form.concurrency !== JOB_DEFAULTS.concurrency,
     about: Boolean((form.tags || []).length || form.owner || form.description || form.remark || form.mobile),
+    alarm: Boolean(form.alarm) && !isRuleFormEmpty(form.alarm),
   }
 }
 
@@ -166,7 +187,10 @@ export function isFormDirty(form, base) {
 export function rebaseForm(form, base, fresh) {
   const next = jobToForm(fresh)
   for (const key of changedFields(form, base)) {
-    if (key in next) next[key] = structuredCloneSafe({ v: form[key] }).v ?? next[key]
+    if (!(key in next)) continue
+    const mine = structuredCloneSafe({ v: form[key] }).v ?? next[key]
+    // The alarm rule's unknown fields are the stored ones (its `original`).
+    next[key] = key === 'alarm' ? { ...mine, original: next.alarm.original } : mine
   }
   return next
 }
