@@ -20,6 +20,9 @@ namespace forest::history {
 namespace {
 
 using internal::CleanText;
+using internal::CountPages;
+using internal::Filters;
+using internal::PageCount;
 using internal::ToMillis;
 
 constexpr int kMaxPageSize = 1000;
@@ -210,46 +213,6 @@ class WriteTransaction {
   bool done_ = false;
 };
 
-// A WHERE clause of conditions, each with one bound value at its '?'.
-class Where {
- public:
-  void Add(const std::string& condition, std::string value) {
-    Clause(condition);
-    strings_.push_back(std::move(value));
-    order_.push_back({true, strings_.size() - 1});
-  }
-  void Add(const std::string& condition, long long value) {
-    Clause(condition);
-    numbers_.push_back(value);
-    order_.push_back({false, numbers_.size() - 1});
-  }
-  std::string Text() const {
-    std::string out;
-    for (const std::string& c : clauses_) out += (out.empty() ? " WHERE " : " AND ") + c;
-    return out;
-  }
-  void Bind(soci::statement& st) {
-    for (const auto& [is_string, index] : order_) {
-      if (is_string) {
-        st.exchange(soci::use(strings_[index]));
-      } else {
-        st.exchange(soci::use(numbers_[index]));
-      }
-    }
-  }
-
- private:
-  void Clause(const std::string& condition) {
-    const size_t at = condition.find('?');
-    clauses_.push_back(condition.substr(0, at) + ":w" + std::to_string(order_.size()) +
-                       condition.substr(at + 1));
-  }
-  std::vector<std::string> clauses_;
-  std::deque<std::string> strings_;  // deques: bound by address
-  std::deque<long long> numbers_;
-  std::vector<std::pair<bool, size_t>> order_;
-};
-
 class SociAlarmLog final : public AlarmLog {
  public:
   SociAlarmLog(DbUrl url, Clock& clock, std::unique_ptr<soci::session> session)
@@ -380,7 +343,7 @@ class SociAlarmLog final : public AlarmLog {
                                         " is below 1");
     }
     return db_.Run("listing alarms", [&](soci::session& sql) -> absl::StatusOr<AlarmPage> {
-      Where filters;
+      Filters filters;
       if (!query.kind.empty()) filters.Add("kind = ?", query.kind);
       if (!query.job_id.empty()) filters.Add("job_id = ?", query.job_id);
       if (!query.group.empty()) filters.Add("group_name = ?", query.group);
@@ -394,20 +357,13 @@ class SociAlarmLog final : public AlarmLog {
         filters.Add("id IN (SELECT alarm_id FROM forest_alarm_delivery WHERE state = ?)",
                     std::string(Name(*query.state)));
       }
-      const std::string where = filters.Text();
+      const std::string where = filters.Where();
 
       AlarmPage page;
       {
-        long long count = 0;
-        soci::statement st(sql);
-        filters.Bind(st);
-        st.exchange(soci::into(count));
-        st.alloc();
-        st.prepare("SELECT COUNT(*) FROM forest_alarm" + where);
-        st.define_and_bind();
-        st.execute(true);
-        page.total_count = count;
-        page.total_pages = (count + query.page_size - 1) / query.page_size;
+        const PageCount counted = CountPages(sql, filters, "forest_alarm", query.page_size);
+        page.total_count = counted.total_count;
+        page.total_pages = counted.total_pages;
       }
       const long long offset = static_cast<long long>(query.page_no - 1) * query.page_size;
       if (offset >= page.total_count) return page;

@@ -80,16 +80,10 @@ class SociAuditLog final : public AuditLog {
 
       AuditPage page;
       {
-        long long count = 0;
-        soci::statement st(sql);
-        filters.Bind(st);
-        st.exchange(soci::into(count));
-        st.alloc();
-        st.prepare("SELECT COUNT(*) FROM forest_audit" + where);
-        st.define_and_bind();
-        st.execute(true);
-        page.total_count = count;
-        page.total_pages = (count + query.page_size - 1) / query.page_size;
+        const internal::PageCount counted =
+            internal::CountPages(sql, filters, "forest_audit", query.page_size);
+        page.total_count = counted.total_count;
+        page.total_pages = counted.total_pages;
       }
       const long long offset = static_cast<long long>(query.page_no - 1) * query.page_size;
       if (offset >= page.total_count) return page;

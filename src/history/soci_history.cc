@@ -129,8 +129,10 @@ namespace {
 using internal::DbRow;
 using internal::ErrorStatus;
 using internal::ExchangeRow;
+using internal::CountPages;
 using internal::Filters;
 using internal::FromRow;
+using internal::PageCount;
 using internal::IntoRow;
 using internal::SelectColumns;
 using internal::ToMillis;
@@ -226,16 +228,9 @@ class SociHistory final : public HistoryStore {
 
       Page page;
       {
-        long long count = 0;
-        soci::statement st(sql);
-        filters.Bind(st);
-        st.exchange(soci::into(count));
-        st.alloc();
-        st.prepare("SELECT COUNT(*) FROM job_execute_snapshot" + where);
-        st.define_and_bind();
-        st.execute(true);
-        page.total_count = count;
-        page.total_pages = (count + query.page_size - 1) / query.page_size;
+        const PageCount counted = CountPages(sql, filters, "job_execute_snapshot", query.page_size);
+        page.total_count = counted.total_count;
+        page.total_pages = counted.total_pages;
       }
       const long long offset = static_cast<long long>(query.page_no - 1) * query.page_size;
       if (offset >= page.total_count) return page;

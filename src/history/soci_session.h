@@ -62,16 +62,18 @@ class ReconnectingSession {
   std::unique_ptr<soci::session> session_ ABSL_GUARDED_BY(mu_);
 };
 
-// WHERE clauses with their bound values, in placeholder order.
+// WHERE clauses with their bound values, in placeholder order. A condition
+// holds its value's place as '?' ("id IN (SELECT ... WHERE state = ?)"), or
+// ends where the value goes ("ip = ").
 class Filters {
  public:
-  void Add(const std::string& condition_prefix, std::string value) {
-    clauses_.push_back(condition_prefix + Next());
+  void Add(const std::string& condition, std::string value) {
+    Clause(condition);
     strings_.push_back(std::move(value));
     order_.push_back({true, strings_.size() - 1});
   }
-  void Add(const std::string& condition_prefix, long long value) {
-    clauses_.push_back(condition_prefix + Next());
+  void Add(const std::string& condition, long long value) {
+    Clause(condition);
     numbers_.push_back(value);
     order_.push_back({false, numbers_.size() - 1});
   }
@@ -91,11 +93,36 @@ class Filters {
   }
 
  private:
-  std::string Next() { return ":f" + std::to_string(order_.size()); }
+  void Clause(const std::string& condition) {
+    const std::string placeholder = ":f" + std::to_string(order_.size());
+    const size_t at = condition.find('?');
+    clauses_.push_back(at == std::string::npos
+                           ? condition + placeholder
+                           : condition.substr(0, at) + placeholder + condition.substr(at + 1));
+  }
   std::vector<std::string> clauses_;
   std::deque<std::string> strings_;  // deques: bound by address
   std::deque<long long> numbers_;
   std::vector<std::pair<bool, size_t>> order_;
 };
+
+// How many rows `table` has under `filters`, and in how many pages of
+// `page_size`: what every paged list answers first.
+struct PageCount {
+  int64_t total_count = 0;
+  int64_t total_pages = 0;
+};
+inline PageCount CountPages(soci::session& sql, Filters& filters, const std::string& table,
+                            int64_t page_size) {
+  long long count = 0;
+  soci::statement st(sql);
+  filters.Bind(st);
+  st.exchange(soci::into(count));
+  st.alloc();
+  st.prepare("SELECT COUNT(*) FROM " + table + filters.Where());
+  st.define_and_bind();
+  st.execute(true);
+  return {count, (count + page_size - 1) / page_size};
+}
 
 }  // namespace forest::history::internal
