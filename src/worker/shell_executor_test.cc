@@ -92,17 +92,24 @@ bool Gone(pid_t pid) {
   return true;
 }
 
-// Live processes in process group `pgid`.
+// Live processes in process group `pgid`, once none is left or after a
+// second: a signal sent to a group is delivered to each member when it next
+// runs, which on a loaded machine is a few milliseconds after kill()
+// returned (a full run beside a build saw a member still running).
 std::vector<pid_t> LiveMembers(pid_t pgid) {
-  std::vector<pid_t> out;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const pid_t pid = std::stoi(name);
-    const auto p = ReadProc(pid);
-    if (p && p->pgrp == pgid && p->state != 'Z' && p->state != 'X') out.push_back(pid);
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(1);
+  for (;;) {
+    std::vector<pid_t> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = std::stoi(name);
+      const auto p = ReadProc(pid);
+      if (p && p->pgrp == pgid && p->state != 'Z' && p->state != 'X') out.push_back(pid);
+    }
+    if (out.empty() || SteadyClock::now() > deadline) return out;
+    std::this_thread::sleep_for(milliseconds(5));
   }
-  return out;
 }
 
 // The pids a script wrote, one a line, once there are `count` of them.
