@@ -311,8 +311,9 @@ class Parser {
         }
       }
       for (const auto& [labels, series] : by_labels) {
-        const auto bad = [&](std::string_view why) {
-          return absl::InvalidArgumentError(fmt::format("histogram {}: {}", name, why));
+        // Not [&]: clang 14 cannot capture a structured binding (C++20 allows it).
+        const auto bad = [&family_name = name](std::string_view why) {
+          return absl::InvalidArgumentError(fmt::format("histogram {}: {}", family_name, why));
         };
         if (series.buckets.empty()) return bad("a series without buckets");
         for (size_t i = 1; i < series.buckets.size(); ++i) {
