@@ -17,9 +17,12 @@ extern "C" backend_factory const* factory_mysql();
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -49,9 +52,24 @@ std::unique_ptr<soci::session> Connect(const DbUrl& url) {
   }
   auto session = std::make_unique<soci::session>(*factory, url.SociConnect());
   if (url.kind == DbUrl::Kind::kSqlite) {
-    // Readers (the API) then do not block the collector's writes.
+    // Readers (the API) then do not block the collector's writes. Switching
+    // a file to WAL while another connection opens it answers "database is
+    // locked" at once (SQLite calls no busy handler there): try again for
+    // as long as the busy timeout would wait.
     std::string mode;
-    *session << "PRAGMA journal_mode=WAL", soci::into(mode);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int attempt = 1;; ++attempt) {
+      try {
+        *session << "PRAGMA journal_mode=WAL", soci::into(mode);
+        break;
+      } catch (const soci::soci_error& e) {
+        if (std::string_view(e.what()).find("database is locked") == std::string_view::npos ||
+            std::chrono::steady_clock::now() > deadline) {
+          throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(attempt, 20)));
+      }
+    }
     // Another connection's write (a migration, retention) makes this one
     // wait, not fail.
     *session << "PRAGMA busy_timeout = 10000";

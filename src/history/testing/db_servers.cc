@@ -428,7 +428,10 @@ struct DbServer::Impl {
     std::vector<std::string> install = {
         kMariaDbInstall,     "--no-defaults",
         "--datadir=" + data, "--auth-root-authentication-method=normal",
-        "--skip-test-db",    "--skip-name-resolve"};
+        "--skip-test-db",    "--skip-name-resolve",
+        // Its own temporary files: two bootstraps at once in /tmp removed
+        // each other's (ERROR: 6 Error on delete of /tmp/#sql-temptable-...).
+        "--tmpdir=" + dir};
     if (root) install.push_back("--user=root");
     RETURN_IF_ERROR(RunTool(install, false).status());
     server_args = {kMariaDbd,
